@@ -1,0 +1,37 @@
+# s1kit: "s1: Simple test-time scaling" as one workflow.
+#
+# results/
+#   data/raw/{source}.parquet, data/eval/{task}.jsonl   collect: sources and eval sets
+#   data/pool.parquet, data/funnel_collect.csv          decontaminated, deduplicated pool
+#   models/{model}/                                     base models (tiny: built from a config)
+#   distill/{teacher}/traces.parquet, ledger.jsonl      teacher thinking + attempt
+#   features/{attempts,grades}/{model}.parquet          difficulty signals
+#   features/domains.parquet, featurized.parquet        domains, lengths, all features
+#   select/{selection}/dataset.parquet, ids.txt          s1K and the Table 2 ablations
+#   select/funnel.csv                                    the selection funnel
+#   train/{run}/model/, train/{run}/metrics.json         SFT runs
+#   eval/{model}/{setting}/{task}/results.json           lm-eval + budget forcing
+#   paper/{tables,figures}/, claims.csv, report.md       every number traced to its file
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/default.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/collect.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/distill.smk"
+include: "workflow/rules/featurize.smk"
+include: "workflow/rules/select.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/paper.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_output(),

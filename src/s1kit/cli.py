@@ -1,0 +1,173 @@
+"""`s1kit <stage>`: one subcommand per Snakemake rule; flags map onto the stage functions."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from s1kit.settings import from_dict, load_json_arg
+
+
+def _collect_source(a: argparse.Namespace) -> None:
+    from s1kit.collect import write_source
+
+    n = write_source(a.source, a.n, a.seed, a.out, a.eval or [])
+    print(f"{a.source}: {n} records -> {a.out}")
+
+
+def _collect_eval(a: argparse.Namespace) -> None:
+    from s1kit.collect import write_eval_set
+
+    print(f"{a.task}: {write_eval_set(a.task, a.n, a.seed, a.out)} questions -> {a.out}")
+
+
+def _collect_pool(a: argparse.Namespace) -> None:
+    from s1kit.collect import build_pool
+
+    print(json.dumps(build_pool(a.raw, a.eval, a.ngram, a.out_pool, a.out_funnel, a.quarantine_dir)))
+
+
+def _fetch_model(a: argparse.Namespace) -> None:
+    if a.kind != "tiny":
+        raise ValueError(f"models.<name>.kind {a.kind!r}: only 'tiny' is available in this version")
+    from s1kit.tiny.student import StudentConfig, build_base
+
+    cfg = from_dict(StudentConfig, load_json_arg(a.config_json, "--config-json"), "models.<name>.tiny")
+    print(f"tiny student: {build_base(a.corpus, a.out, cfg)} parameters -> {a.out}")
+
+
+def _distill(a: argparse.Namespace) -> None:
+    from s1kit.distill import distill
+
+    print(json.dumps(distill(a.pool, a.out_traces, a.out_ledger, a.teacher, a.backend,
+                             load_json_arg(a.options_json, "--options-json"))))
+
+
+def _attempts(a: argparse.Namespace) -> None:
+    from s1kit.features.attempts import generate_attempts
+
+    n = generate_attempts(a.model, a.name, a.pool, a.out, a.max_new_tokens, a.batch_size, a.seed)
+    print(f"{a.name}: {n} attempts -> {a.out}")
+
+
+def _grade(a: argparse.Namespace) -> None:
+    from s1kit.features.grading import grade
+
+    print(json.dumps(grade(a.attempts, a.pool, a.out, text_field=a.text_field)))
+
+
+def _domains(a: argparse.Namespace) -> None:
+    from s1kit.features.domains import write_domains
+
+    print(f"{write_domains(a.pool, a.out, a.backend)} domains -> {a.out}")
+
+
+def _featurize(a: argparse.Namespace) -> None:
+    from s1kit.features.merge import merge
+
+    grades = {}
+    for item in a.attempt_grades:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"--attempt-grades expects model=path, got {item!r}")
+        grades[name] = path
+    print(f"{merge(a.pool, a.traces, a.teacher_grades, grades, a.domains, a.length_tokenizer, a.out)} rows -> {a.out}")
+
+
+def _select(a: argparse.Namespace) -> None:
+    from s1kit.select import BenchmarkSource, SelectConfig, run
+
+    raw = load_json_arg(a.config_json, "--config-json")
+    raw["benchmark_sources"] = {
+        k: from_dict(BenchmarkSource, v, f"select.benchmark_sources.{k}")
+        for k, v in (raw.get("benchmark_sources") or {}).items()
+    }
+    raw["attempt_models"] = tuple(raw.get("attempt_models") or ())
+    cfg = from_dict(SelectConfig, raw, "select")
+    print(json.dumps(run(a.name, a.featurized, a.out_dir, cfg, a.funnel_out)))
+
+
+def _train(a: argparse.Namespace) -> None:
+    from s1kit.sft.train import TrainConfig, train
+
+    cfg = from_dict(TrainConfig, load_json_arg(a.config_json, "--config-json"), "train")
+    m = train(a.model, a.data, a.out_dir, cfg)
+    print(f"trained {m['steps']} steps in {m['train_runtime_s']} s, final loss {m['final_loss']}")
+
+
+def _where(a: argparse.Namespace) -> None:
+    root = Path(a.results)
+    for label, rel in [("scaling figure", "paper/figures"), ("tables", "paper/tables"),
+                       ("claims", "paper/claims.csv"), ("report", "paper/report.md"),
+                       ("selection funnel", "select/funnel.csv"), ("eval runs", "eval")]:
+        print(f"{label:>17}: {root / rel}")
+
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="s1kit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands: dict[str, tuple[Callable, list[tuple]]] = {
+        "collect-source": (_collect_source, [("--source",), ("--n", int), ("--seed", int), ("--out",),
+                                             ("--eval", None, "*")]),
+        "collect-eval": (_collect_eval, [("--task",), ("--n", int), ("--seed", int), ("--out",)]),
+        "collect-pool": (_collect_pool, [("--raw", None, "+"), ("--eval", None, "*"), ("--ngram", int),
+                                         ("--out-pool",), ("--out-funnel",), ("--quarantine-dir",)]),
+        "fetch-model": (_fetch_model, [("--kind",), ("--corpus", None, "+"), ("--config-json",), ("--out",)]),
+        "distill": (_distill, [("--pool",), ("--teacher",), ("--backend",), ("--options-json",),
+                               ("--out-traces",), ("--out-ledger",)]),
+        "attempts": (_attempts, [("--model",), ("--name",), ("--pool",), ("--out",), ("--max-new-tokens", int),
+                                 ("--batch-size", int), ("--seed", int)]),
+        "grade": (_grade, [("--attempts",), ("--pool",), ("--out",), ("--text-field",)]),
+        "domains": (_domains, [("--pool",), ("--out",), ("--backend",)]),
+        "featurize": (_featurize, [("--pool",), ("--traces",), ("--teacher-grades",), ("--attempt-grades", None, "*"),
+                                   ("--domains",), ("--length-tokenizer",), ("--out",)]),
+        "select": (_select, [("--name",), ("--featurized",), ("--out-dir",), ("--config-json",),
+                             ("--funnel-out",)]),
+        "train": (_train, [("--model",), ("--data",), ("--out-dir",), ("--config-json",)]),
+        "where": (_where, [("results",)]),
+    }
+    optional = {"--eval", "--funnel-out", "--text-field", "--attempt-grades"}
+    defaults = {"--text-field": "attempt", "--backend": "metadata", "--config-json": "{}", "--options-json": "{}"}
+    for name, (fn, flags) in commands.items():
+        p = sub.add_parser(name)
+        for spec in flags:
+            flag, typ, nargs = (spec + (None, None))[:3]
+            kw = {"type": typ} if typ else {}
+            if nargs:
+                kw["nargs"] = nargs
+            if flag.startswith("--"):
+                kw["required"] = flag not in optional and flag not in defaults
+                if flag in defaults:
+                    kw["default"] = defaults[flag]
+            p.add_argument(flag, **kw)
+        p.set_defaults(func=fn)
+    for name, module in [("evaluate", "s1kit.evaluate.run"), ("paper", "s1kit.paper.build")]:
+        if command in (name, None, "-h", "--help"):
+            # imported only when asked for: their modules are heavy, and every rule starts this CLI
+            mod = importlib.import_module(module)
+            p = sub.add_parser(name)
+            mod.add_arguments(p)
+            p.set_defaults(func=mod.main)
+        else:
+            sub.add_parser(name, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
+    try:
+        rc = args.func(args)
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        print(f"s1kit {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

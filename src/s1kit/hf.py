@@ -1,0 +1,37 @@
+"""Loading and saving transformers models the same way in every stage.
+
+A model directory may carry its tokenizer in a ``tokenizer/`` subfolder. The tiny student
+does: transformers 5 forces its Qwen2 tokenizer class on any directory whose config says
+``model_type: qwen2``, which would rebuild the tiny word-level tokenizer as byte-level BPE.
+Hub checkpoints (Qwen2.5) keep their tokenizer beside the weights and load unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TOKENIZER_SUBDIR = "tokenizer"
+
+
+def tokenizer_path(model_dir: str | Path) -> str:
+    sub = Path(model_dir) / TOKENIZER_SUBDIR
+    return str(sub if (sub / "tokenizer_config.json").exists() else model_dir)
+
+
+def load_tokenizer(model_dir: str | Path, **kwargs):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tokenizer_path(model_dir), **kwargs)
+
+
+def load_model(model_dir: str | Path, dtype: str = "float32"):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, dtype))
+
+
+def save_model(model, tokenizer, out_dir: str | Path, separate_tokenizer: bool = True) -> None:
+    out_dir = Path(out_dir)
+    model.save_pretrained(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir / TOKENIZER_SUBDIR if separate_tokenizer else out_dir))

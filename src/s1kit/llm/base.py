@@ -1,0 +1,38 @@
+"""The request/response contract every LLM backend implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from s1kit.registry import Registry
+
+
+@dataclass(frozen=True)
+class Request:
+    model: str
+    messages: tuple[dict[str, str], ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    template_version: str = "1"
+
+
+@dataclass(frozen=True)
+class Response:
+    text: str
+    reasoning: str | None
+    finish_reason: str  # "stop" | "length" | "error"
+    usage: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.finish_reason == "stop" and self.error is None
+
+
+class Backend(Protocol):
+    name: str
+
+    def complete(self, request: Request) -> Response: ...
+
+
+BACKENDS: Registry = Registry("llm backend")

@@ -1,0 +1,1 @@
+"""Supervised fine-tuning: the s1 chat format and the training loop."""

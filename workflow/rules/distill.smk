@@ -1,0 +1,29 @@
+# Distill: the teacher's thinking and attempt per question (PAPER.md step 2).
+
+
+rule distill_traces:
+    input:
+        pool="results/data/pool.parquet",
+    output:
+        traces="results/distill/{teacher}/traces.parquet",
+        ledger="results/distill/{teacher}/ledger.jsonl",
+    params:
+        backend=config["distill"]["backend"],
+        options=as_json(config["distill"].get("options", {})),
+    log:
+        "logs/distill/{teacher}.log",
+    shell:
+        "s1kit distill --pool {input.pool} --teacher {wildcards.teacher} --backend {params.backend}"
+        " --options-json {params.options:q} --out-traces {output.traces} --out-ledger {output.ledger} > {log} 2>&1"
+
+
+rule distill_grade:
+    input:
+        traces="results/distill/{teacher}/traces.parquet",
+        pool="results/data/pool.parquet",
+    output:
+        "results/distill/{teacher}/grades.parquet",
+    log:
+        "logs/distill/{teacher}_grades.log",
+    shell:
+        "s1kit grade --attempts {input.traces} --pool {input.pool} --out {output} > {log} 2>&1"

@@ -1,0 +1,25 @@
+# Evaluate: lm-eval with the kit's budget-forcing model, one run per model x setting x task.
+from s1kit.settings import gen_kwargs
+
+
+rule evaluate_run:
+    input:
+        model="results/train/{model}/model",
+        data="results/data/eval/{task}.jsonl",
+    output:
+        results="results/eval/{model}/{setting}/{task}/results.json",
+        samples="results/eval/{model}/{setting}/{task}/samples.jsonl",
+    params:
+        gen_kwargs=lambda w: as_json(gen_kwargs(w.setting, EV.get("gen_kwargs"))),
+        backend=EV["backend"],
+        batch_size=EV.get("batch_size", 64),
+        seed=EV.get("seed", 1234),
+        limit=f"--limit {EV['limit']}" if EV.get("limit") else "",
+    threads: 1
+    log:
+        "logs/eval/{model}/{setting}/{task}.log",
+    shell:
+        "OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model} --model-name {wildcards.model}"
+        " --task {wildcards.task} --data {input.data} --setting {wildcards.setting}"
+        " --gen-kwargs {params.gen_kwargs:q} --out-dir results/eval/{wildcards.model}/{wildcards.setting}/{wildcards.task}"
+        " --backend {params.backend} --batch-size {params.batch_size} --seed {params.seed} {params.limit} > {log} 2>&1"

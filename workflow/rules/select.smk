@@ -1,0 +1,39 @@
+# Select: s1K (PAPER.md step 4) and the Table 2 ablation sets, seeded.
+SELECT_CFG = {k: v for k, v in config["select"].items() if k != "selections"} | {
+    "attempt_models": config["featurize"]["attempt_models"]
+}
+
+
+rule select_s1k:
+    input:
+        "results/features/featurized.parquet",
+    output:
+        dataset="results/select/s1K/dataset.parquet",
+        ids="results/select/s1K/ids.txt",
+        composition="results/select/s1K/composition.csv",
+        summary="results/select/s1K/summary.json",
+        funnel="results/select/funnel.csv",
+    params:
+        cfg=as_json(SELECT_CFG),
+    log:
+        "logs/select/s1K.log",
+    shell:
+        "s1kit select --name s1K --featurized {input} --out-dir results/select/s1K --config-json {params.cfg:q}"
+        " --funnel-out {output.funnel} > {log} 2>&1"
+
+
+rule select_ablation:
+    input:
+        "results/features/featurized.parquet",
+    output:
+        dataset="results/select/{ablation}/dataset.parquet",
+        ids="results/select/{ablation}/ids.txt",
+        composition="results/select/{ablation}/composition.csv",
+        summary="results/select/{ablation}/summary.json",
+    params:
+        cfg=as_json(SELECT_CFG),
+    log:
+        "logs/select/{ablation}.log",
+    shell:
+        "s1kit select --name {wildcards.ablation} --featurized {input} --out-dir results/select/{wildcards.ablation}"
+        " --config-json {params.cfg:q} > {log} 2>&1"
