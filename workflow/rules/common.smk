@@ -3,7 +3,7 @@ import json
 
 from snakemake.utils import validate
 
-from s1kit.settings import setting_names
+from s1kit.evaluate.run import setting_names
 
 validate(config, schema="../schemas/config.schema.yaml")
 

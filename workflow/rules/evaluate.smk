@@ -1,7 +1,5 @@
 # Evaluate: lm-eval with the kit's budget-forcing model, one run per model x setting x task.
-from s1kit.settings import gen_kwargs
-
-
+# The setting name (bf-<N>, bf-auto, wait-<N>) sets the budget-forcing arguments.
 rule evaluate_run:
     input:
         model="results/train/{model}/model",
@@ -10,7 +8,7 @@ rule evaluate_run:
         results="results/eval/{model}/{setting}/{task}/results.json",
         samples="results/eval/{model}/{setting}/{task}/samples.jsonl",
     params:
-        gen_kwargs=lambda w: as_json(gen_kwargs(w.setting, EV.get("gen_kwargs"))),
+        gen_kwargs=as_json(EV.get("gen_kwargs", {})),
         backend=EV["backend"],
         batch_size=EV.get("batch_size", 64),
         seed=EV.get("seed", 1234),

@@ -11,7 +11,9 @@ rule paper_build:
     output:
         claims="results/paper/claims.csv",
         report="results/paper/report.md",
+    params:
+        mode=config["paper"]["mode"],
     log:
         "logs/paper/build.log",
     shell:
-        "s1kit paper --results-dir results --out-dir results/paper > {log} 2>&1"
+        "s1kit paper --results-dir results --out-dir results/paper --mode {params.mode} > {log} 2>&1"

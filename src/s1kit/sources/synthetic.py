@@ -1,8 +1,11 @@
 """Synthetic sources of the tiny default: operation chains (s1kit.tiny.chains) by code, seeded.
 
 Each source draws chains from its own operation set and length range; the domain is the
-operation family and a length band, so domain-diverse selection has something to spread
-over. A small share of every source is made of the defects the later stages must remove:
+operation family and the chain length (3 families x 16 lengths = 48 domains, about the
+paper's 50). Domain-diverse selection then spreads s1K over every length, which the
+student needs to learn when to stop thinking; with coarser length bands the 2^-rank
+weighting picks only the longest chains of each band and the student learns a few fixed
+lengths instead of reading the question. A small share of every source is made of the defects the later stages must remove:
 exact duplicates, copies of eval questions (verbatim or inside a longer text, caught by
 word 8-gram decontamination), an empty question, and the formatting problems the s1
 quality filter drops ("[asy]" figures, "![Image]" links, "p1." enumerations, bold digits).
@@ -17,12 +20,8 @@ from typing import Any
 from s1kit.records import make_question
 from s1kit.tiny.chains import OPS, Chain, sample_chain
 
-BAND = 4  # steps per length band
-
-
 def domain_of(family: str, k: int) -> str:
-    lo = (k - 1) // BAND * BAND + 1
-    return f"{family} chains, {lo}-{lo + BAND - 1} steps"
+    return f"{family} chains, {k} step{'s' if k > 1 else ''}"
 
 
 def _record(chain: Chain, source: str, source_type: str, cot_type: str, family: str) -> dict[str, Any]:

@@ -1,0 +1,10 @@
+"""Evaluation with budget forcing (PAPER.md steps 6 and 7).
+
+- ``budget``: the backend-agnostic budget-forcing controller (pure Python).
+- ``hf_generate``: a transformers generate backend that keeps the KV cache across rounds.
+- ``models``: lm-eval models ``s1kit_hf`` and ``s1kit_vllm`` (call ``models.register()``).
+- ``answers``: answer extraction and math_verify equivalence.
+- ``metrics``: Control, Scaling and Performance.
+- ``tasks/``: lm-eval task YAMLs (load with ``TaskManager(include_path=tasks.TASKS_DIR)``).
+- ``run``: ``run_eval`` and the ``s1kit evaluate`` subcommand.
+"""

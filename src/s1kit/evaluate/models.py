@@ -1,0 +1,224 @@
+"""lm-eval models that run budget forcing: ``s1kit_hf`` (transformers) and ``s1kit_vllm``.
+
+Both subclass the stock lm-eval model and override only ``generate_until``, which hands
+each batch to the pure controller ``budget.run_budget_forcing`` with a backend generate
+function (``hf_generate.HFGenerator`` or ``vllm_generate``). Call ``register()`` first;
+it registers lazy "module:Class" entries, so vllm is imported only when ``s1kit_vllm`` is
+instantiated (this module imports fine without vllm).
+
+Per-sample records: ``generate_until`` returns the full continuation text (special tokens
+kept: ``<|im_start|>think ... <|im_start|>answer ...``), which lm-eval scores and logs as
+the response. The controller's record for each request (thinking_tokens, wait_rounds,
+forced_end, tries, budget, ...) goes to a side table on the model, ``lm.s1_records``:
+``{(task_name, doc_id): [record dict, ...]}`` in lm-eval's request order (one per repeat),
+for the last ``generate_until`` call (lm-eval makes one per run).
+``run.run_eval`` joins it with the logged samples by (task, doc_id). A ``CachingLM``
+(``use_cache``) would skip ``generate_until`` on cache hits and leave no record; run_eval
+does not use it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from lm_eval.models.huggingface import HFLM
+from tqdm import tqdm
+
+from s1kit.evaluate.budget import (
+    LENGTH,
+    STOP,
+    BudgetConfig,
+    Codec,
+    GenerateFn,
+    GenRequest,
+    GenResult,
+    run_budget_forcing,
+)
+from s1kit.evaluate.hf_generate import HFGenerator
+
+MODELS = {
+    "s1kit_hf": f"{__name__}:S1KitHFLM",
+    "s1kit_vllm": f"{__name__}:S1KitVLLM",
+}
+DEFAULT_HF_BATCH = 64
+
+
+def register() -> None:
+    """Register ``s1kit_hf`` and ``s1kit_vllm`` with lm-eval; safe to call repeatedly."""
+    # The built-in lazy entries first: lm-eval only adds them itself when its registry is empty.
+    import lm_eval.models  # noqa: F401
+    from lm_eval.api.registry import model_registry
+
+    for name, target in MODELS.items():
+        if name not in model_registry:
+            model_registry.register(name, target=target)
+
+
+def records(lm) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """The side table of per-request budget records of a model (empty before generation)."""
+    if not hasattr(lm, "s1_records"):
+        lm.s1_records = defaultdict(list)
+    return lm.s1_records
+
+
+def _batch_size(value, default: int) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return default  # "auto" and the like
+
+
+def generate_until_budget(
+    lm,
+    requests,
+    generate: GenerateFn,
+    codec: Codec,
+    context_length: int,
+    eos: str | None,
+    eos_ids: Sequence[int],
+    batch_size: int,
+    disable_tqdm: bool = False,
+    on_chunk=None,
+) -> list[str]:
+    """The shared body of both ``generate_until`` overrides: group by gen kwargs, sort by
+    prompt length (less padding), run the controller per chunk, restore request order."""
+    contexts = [req.args[0] for req in requests]
+    kwargs = [req.args[1] for req in requests]
+    prompts = [lm.tok_encode(c) for c in contexts]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, kw in enumerate(kwargs):
+        groups[json.dumps(kw, sort_keys=True, default=str)].append(i)
+    out: list[Any] = [None] * len(requests)
+    pbar = tqdm(total=len(requests), disable=disable_tqdm or lm.rank != 0, desc="s1kit budget forcing")
+    for idx in groups.values():
+        cfg = BudgetConfig.from_gen_kwargs(kwargs[idx[0]], default_max_gen_toks=lm.max_gen_toks, eos=eos)
+        idx = sorted(idx, key=lambda i: -len(prompts[i]))
+        for k in range(0, len(idx), batch_size):
+            chunk = idx[k : k + batch_size]
+            if on_chunk is not None:
+                on_chunk()
+            recs = run_budget_forcing([prompts[i] for i in chunk], cfg, generate, codec, context_length, eos_ids)
+            for i, rec in zip(chunk, recs):
+                out[i] = rec
+            pbar.update(len(chunk))
+    pbar.close()
+    # Only this call's records: lm-eval sends all generation requests of a run in one call.
+    table = lm.s1_records = defaultdict(list)
+    for req, ctx, kw, rec in zip(requests, contexts, kwargs, out):
+        table[(req.task_name, req.doc_id)].append(rec.to_dict())
+        lm.cache_hook.add_partial("generate_until", (ctx, kw), rec.text)
+    return [rec.text for rec in out]
+
+
+def _eos_ids(tokenizer, generation_config) -> list[int]:
+    ids = getattr(generation_config, "eos_token_id", None) if generation_config is not None else None
+    ids = [ids] if isinstance(ids, int) else list(ids or [])
+    if tokenizer.eos_token_id is not None:
+        ids.append(tokenizer.eos_token_id)
+    return sorted(set(ids))
+
+
+class S1KitHFLM(HFLM):
+    """HFLM whose ``generate_until`` runs budget forcing; everything else is HFLM's."""
+
+    s1_kv_reuse: bool = True  # keep the KV cache across "Wait" rounds (see hf_generate)
+
+    def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
+        codec = Codec.from_hf(self.tokenizer)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eot_token_id
+        gen = HFGenerator(self.model, codec.vocab_size, pad, codec.decode, reuse_cache=self.s1_kv_reuse)
+        self.s1_generator = gen  # exposed for its stats
+        return generate_until_budget(
+            self,
+            requests,
+            gen,
+            codec,
+            self.max_length,
+            eos=self.tok_decode(self.eot_token_id, skip_special_tokens=False),
+            eos_ids=_eos_ids(self.tokenizer, getattr(self.model, "generation_config", None)),
+            batch_size=_batch_size(self.batch_size, DEFAULT_HF_BATCH),
+            disable_tqdm=disable_tqdm,
+            on_chunk=gen.reset,
+        )
+
+
+def vllm_generate(llm_generate, sampling_params_cls, requests: Sequence[GenRequest]) -> list[GenResult]:
+    """A ``GenerateFn`` over vLLM: ``llm_generate(prompts, sampling_params)`` returns
+    RequestOutputs (e.g. ``VLLM._model_generate``). Single-token stops become
+    ``stop_token_ids`` (which ``min_tokens`` respects); stop strings stay strings."""
+    params = [
+        sampling_params_cls(
+            max_tokens=r.max_new_tokens,
+            stop=list(r.stop_strings) or None,
+            stop_token_ids=sorted({s[0] for s in r.stop_ids if len(s) == 1}) or None,
+            skip_special_tokens=False,
+            spaces_between_special_tokens=False,
+            **dict(r.sampling),
+        )
+        for r in requests
+    ]
+    outputs = llm_generate([list(r.prompt) for r in requests], params)
+    results = []
+    for o in outputs:
+        c = o.outputs[0]
+        results.append(GenResult(list(c.token_ids), LENGTH if c.finish_reason == LENGTH else STOP))
+    return results
+
+
+def _build_vllm_class():
+    """Subclass lm-eval's VLLM on first use; importing it imports vllm."""
+    import functools
+
+    from lm_eval.models.vllm_causallms import VLLM
+    from vllm import SamplingParams
+
+    class S1KitVLLM(VLLM):
+        """lm-eval's VLLM whose ``generate_until`` runs budget forcing. Use vLLM's prefix
+        caching (on by default in vLLM V1) so "Wait" rounds do not re-prefill."""
+
+        def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
+            if self.data_parallel_size > 1:
+                raise ValueError(
+                    "s1kit_vllm runs several rounds per batch; use tensor_parallel_size, not data_parallel_size"
+                )
+
+            def llm_generate(prompts, params):
+                return self._model_generate(requests=prompts, generate=True, sampling_params=params)
+
+            try:
+                from transformers import GenerationConfig
+
+                gen_cfg = GenerationConfig.from_pretrained(self.model_args["model"])
+            except (OSError, ValueError):
+                gen_cfg = None
+            eos = self.tokenizer.decode(self.eot_token_id)
+            return generate_until_budget(
+                self,
+                requests,
+                functools.partial(vllm_generate, llm_generate, SamplingParams),
+                Codec.from_hf(self.tokenizer),
+                self.max_length,
+                eos=eos or self.tokenizer.eos_token,
+                eos_ids=_eos_ids(self.tokenizer, gen_cfg),
+                batch_size=_batch_size(self.batch_size, len(requests) or 1),
+                disable_tqdm=disable_tqdm,
+            )
+
+    S1KitVLLM.__module__ = __name__
+    return S1KitVLLM
+
+
+_VLLM_CLASS = None
+
+
+def __getattr__(name: str):
+    # PEP 562: the registry's "s1kit.evaluate.models:S1KitVLLM" resolves here, lazily.
+    global _VLLM_CLASS
+    if name == "S1KitVLLM":
+        if _VLLM_CLASS is None:
+            _VLLM_CLASS = _build_vllm_class()
+        return _VLLM_CLASS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

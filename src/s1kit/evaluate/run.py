@@ -1,0 +1,302 @@
+"""Evaluate a model on one task under one budget setting with lm-eval (PAPER.md step 6).
+
+Tiny model on CPU (transformers)::
+
+    s1kit evaluate --model results/train/tiny/model --task tiny_chains \\
+        --data results/data/tiny_eval.jsonl --setting bf-64 --out-dir results/eval/tiny/tiny_chains/bf-64
+
+s1-32B on GPUs (vLLM), budget forcing with 2x "Wait"::
+
+    s1kit evaluate --backend vllm --model simplescaling/s1-32B --dtype float32 \\
+        --model-args '{"tensor_parallel_size": 8}' --task aime24_nofigures \\
+        --data aime24.jsonl --setting wait-2 --gen-kwargs '{"max_gen_toks": 32768}' --out-dir out/
+
+Settings (names are built from parameters, never typed by hand):
+
+- ``bf-<N>``: ``max_tokens_thinking=N`` (budget forcing, maximum N thinking tokens)
+- ``bf-auto``: ``max_tokens_thinking=auto`` (the context left is the budget)
+- ``wait-<N>``: ``max_tokens_thinking=auto, thinking_n_ignore=N, thinking_n_ignore_str=Wait``
+- ``plain``: no thinking delimiters at all (a non-thinking baseline such as Qwen2.5-Instruct)
+
+``--gen-kwargs`` (JSON) is merged over the setting's and the task's gen kwargs.
+
+Outputs, both written atomically (samples first, results.json last marks completion):
+``results.json`` {model, task, setting, n, accuracy (0-1), avg_thinking_tokens,
+max_thinking_tokens, control (0-1), gen_kwargs, engine, dtype, seed, versions, lm_eval}
+and ``samples.jsonl`` (one JSON per sample: doc_id, id, question, target, response,
+thinking_tokens, wait_rounds, forced_end, extracted, correct, and the rest of the
+controller's record). Per-sample records come from the model's side table
+(``models.records``) joined to lm-eval's logged samples by (task, doc_id).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata as md
+from pathlib import Path
+from typing import Any
+
+BACKENDS = {"hf": "s1kit_hf", "vllm": "s1kit_vllm"}
+_SETTING = re.compile(r"^(?:(bf)-(\d+|auto)|(wait)-(\d+)|(plain))$")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A named compute setting: its gen kwargs and the budget Control is measured against."""
+
+    name: str
+    gen_kwargs: dict[str, Any] = field(default_factory=dict)
+    max_tokens: int | None = field(default=None, metadata={"help": "None: each request's own budget"})
+    min_tokens: int | None = None
+
+
+def parse_setting(name: str) -> Setting:
+    """``bf-<N>``, ``bf-auto``, ``wait-<N>`` or ``plain``; ValueError names a bad one."""
+    m = _SETTING.match(name)
+    if not m:
+        raise ValueError(f"unknown setting {name!r}; expected bf-<N>, bf-auto, wait-<N> or plain")
+    if m.group(1):
+        value = m.group(2)
+        if value == "auto":
+            return Setting(name, {"max_tokens_thinking": "auto"})
+        return Setting(name, {"max_tokens_thinking": int(value)}, max_tokens=int(value))
+    if m.group(3):
+        n = int(m.group(4))
+        kw = {"max_tokens_thinking": "auto", "thinking_n_ignore": n, "thinking_n_ignore_str": "Wait"}
+        return Setting(name, kw)
+    return Setting(name)
+
+
+def setting_names(budgets: list[int], wait: list[int], auto: bool = True) -> list[str]:
+    """The settings of a sweep, in the order parse_setting reads them back."""
+    return [f"bf-{b}" for b in budgets] + (["bf-auto"] if auto else []) + [f"wait-{n}" for n in wait]
+
+
+def model_name_of(model_dir: str | Path) -> str:
+    """The run name: for ``.../<run>/model`` the parent's name; a local directory's own
+    name otherwise; a hub id as given."""
+    path = Path(model_dir)
+    if not path.exists():
+        return str(model_dir)
+    path = path.resolve()
+    return path.parent.name if path.name == "model" else path.name
+
+
+def versions(backend: str) -> dict[str, str]:
+    import s1kit
+
+    out = {"s1kit": s1kit.__version__}
+    for dist in ["torch", "transformers", "lm_eval"] + (["vllm"] if backend == "vllm" else []):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            out[dist] = "unknown"
+    return out
+
+
+def _load_lm(backend: str, model_dir: str, dtype: str, batch_size: int, seed: int, model_args: dict | None):
+    """Instantiate the registered s1kit model for ``backend``."""
+    from lm_eval.api.registry import get_model
+
+    from s1kit.evaluate.models import register
+    from s1kit.hf import tokenizer_path
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {sorted(BACKENDS)}")
+    register()
+    args: dict[str, Any] = {"pretrained": str(model_dir), "dtype": dtype, "batch_size": batch_size}
+    if Path(model_dir).exists():
+        args["tokenizer"] = tokenizer_path(model_dir)  # the tiny student keeps it in tokenizer/
+    if backend == "hf":
+        import torch
+
+        args["device"] = "cuda" if torch.cuda.is_available() else "cpu"
+    else:
+        args["seed"] = seed
+    args.update(model_args or {})
+    return get_model(BACKENDS[backend]).create_from_arg_obj(args)
+
+
+def _dtype_of(lm, backend: str, dtype: str) -> str:
+    if backend == "hf":
+        return str(lm.model.dtype).removeprefix("torch.")
+    return str(getattr(lm, "model_args", {}).get("dtype", dtype))
+
+
+def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, Any]]:
+    """lm-eval's logged samples joined with the controller's records."""
+    from s1kit.evaluate.answers import extract_answer, score
+
+    rows = []
+    for s in sorted(samples, key=lambda s: s["doc_id"]):
+        doc, response = s["doc"], s["resps"][0][0]
+        recs = table.get((task, s["doc_id"]))
+        if not recs:
+            raise RuntimeError(f"no budget record for {task} doc {s['doc_id']} (was a request cache used?)")
+        rec = dict(recs[0])
+        if rec.pop("text") != response:
+            raise RuntimeError(f"record and response differ for {task} doc {s['doc_id']}")
+        # The task's own metric decides correctness; answers.score only if it has none.
+        correct = bool(s["exact_match"]) if "exact_match" in s else score(response, str(s["target"]))[1]
+        rows.append(
+            {
+                "doc_id": s["doc_id"],
+                "id": doc.get("id", s["doc_id"]),
+                "question": doc.get("question", doc.get("problem")),
+                "target": s["target"],
+                "response": response,
+                **rec,
+                "extracted": extract_answer(response),
+                "correct": correct,
+            }
+        )
+    return rows
+
+
+def _control(setting: Setting, rows: list[dict]) -> float:
+    from s1kit.evaluate.metrics import control
+
+    if setting.max_tokens is not None:
+        return control([r["thinking_tokens"] for r in rows], setting.min_tokens, setting.max_tokens)
+    # "auto" budgets differ per request: each sample against its own.
+    return sum(control([r["thinking_tokens"]], setting.min_tokens, r["budget"]) for r in rows) / len(rows)
+
+
+def run_eval(
+    model_dir: str | Path,
+    task: str,
+    data_path: str | Path,
+    setting: str,
+    gen_kwargs: dict[str, Any] | None,
+    out_dir: str | Path,
+    backend: str = "hf",
+    batch_size: int = 64,
+    limit: int | None = None,
+    seed: int = 1234,
+    model_name: str | None = None,
+    dtype: str = "auto",
+    model_args: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run lm-eval on ``task`` with the s1kit model of ``backend``; write and return results.json."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    from s1kit.evaluate.models import records
+    from s1kit.evaluate.tasks import TASKS_DIR
+    from s1kit.records import atomic_write_text
+
+    cfg = parse_setting(setting)
+    data_path = Path(data_path).resolve()
+    if not data_path.is_file():
+        raise FileNotFoundError(f"--data {data_path} does not exist")
+    kwargs = {**cfg.gen_kwargs, **(gen_kwargs or {})}
+
+    # ---- load
+    t0 = time.time()
+    lm = _load_lm(backend, str(model_dir), dtype, batch_size, seed, model_args)
+    tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata={"data_path": str(data_path)})
+
+    # ---- evaluate
+    out = lm_eval.simple_evaluate(
+        model=lm,
+        tasks=[task],
+        task_manager=tm,
+        gen_kwargs=kwargs,
+        limit=limit,
+        log_samples=True,
+        apply_chat_template=True,
+        random_seed=seed,
+        numpy_random_seed=seed,
+        torch_random_seed=seed,
+        fewshot_random_seed=seed,
+    )
+    rows = _sample_rows(task, out["samples"][task], records(lm))
+    if not rows:
+        raise RuntimeError(f"{task}: no samples were evaluated")
+
+    # ---- summarise and save
+    tokens = [r["thinking_tokens"] for r in rows]
+    results = {
+        "model": model_name or model_name_of(model_dir),
+        "task": task,
+        "setting": setting,
+        "n": len(rows),
+        "accuracy": sum(r["correct"] for r in rows) / len(rows),
+        "avg_thinking_tokens": sum(tokens) / len(tokens),
+        "max_thinking_tokens": max(tokens),
+        "control": _control(cfg, rows),
+        # The effective gen kwargs: the task's merged with the setting's and the caller's.
+        "gen_kwargs": out.get("configs", {}).get(task, {}).get("generation_kwargs", kwargs),
+        "engine": backend,
+        "dtype": _dtype_of(lm, backend, dtype),
+        "seed": seed,
+        "versions": versions(backend),
+        "lm_eval": out["results"][task],
+        "data": str(data_path),
+        "limit": limit,
+        "wall_seconds": round(time.time() - t0, 2),
+    }
+    out_dir = Path(out_dir)
+    atomic_write_text(out_dir / "samples.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    atomic_write_text(out_dir / "results.json", json.dumps(results, indent=2, default=str) + "\n")
+    return results
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``s1kit evaluate``."""
+    parser.add_argument("--model", required=True, help="model directory or hub id")
+    parser.add_argument("--model-name", default=None, help="name in results.json (default: the run's name)")
+    parser.add_argument("--task", required=True, help="lm-eval task in s1kit/evaluate/tasks, e.g. tiny_chains")
+    parser.add_argument("--data", required=True, help="JSONL of the task's records (id, question, answer)")
+    parser.add_argument("--setting", required=True, help="bf-<N>, bf-auto, wait-<N> or plain")
+    parser.add_argument("--gen-kwargs", default="{}", help="JSON object merged over the setting's gen kwargs")
+    parser.add_argument("--out-dir", required=True, help="where results.json and samples.jsonl go")
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default="hf", help="hf (transformers) or vllm")
+    parser.add_argument("--batch-size", type=int, default=64, help="requests per controller batch")
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N records")
+    parser.add_argument("--seed", type=int, default=1234, help="seeds python, numpy and torch")
+    parser.add_argument("--dtype", default="auto", help="model dtype: auto, float32, bfloat16 ...")
+    parser.add_argument("--model-args", default="{}", help="JSON object of extra lm-eval model arguments")
+
+
+def _json_object(flag: str, text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"{flag} must be a JSON object, got {text!r}")
+    return value
+
+
+def main(args: argparse.Namespace) -> int:
+    """``s1kit evaluate``: run one evaluation and print its summary line."""
+    try:
+        gen_kwargs = _json_object("--gen-kwargs", args.gen_kwargs)
+        model_args = _json_object("--model-args", args.model_args)
+        parse_setting(args.setting)
+    except ValueError as err:
+        print(f"s1kit evaluate: error: {err}", file=sys.stderr)
+        return 2
+    res = run_eval(
+        args.model,
+        args.task,
+        args.data,
+        args.setting,
+        gen_kwargs,
+        args.out_dir,
+        backend=args.backend,
+        batch_size=args.batch_size,
+        limit=args.limit,
+        seed=args.seed,
+        model_name=args.model_name,
+        dtype=args.dtype,
+        model_args=model_args,
+    )
+    print(
+        f"{res['model']} {res['task']} {res['setting']}: accuracy {res['accuracy']:.3f} on {res['n']}, "
+        f"thinking avg {res['avg_thinking_tokens']:.1f} max {res['max_thinking_tokens']}, control {res['control']:.2f}"
+    )
+    return 0

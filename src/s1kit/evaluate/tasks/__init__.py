@@ -1,0 +1,34 @@
+"""lm-eval tasks of s1kit: ``TaskManager(include_path=TASKS_DIR, metadata={"data_path": ...})``.
+
+Every task reads a local JSONL through lm-eval's ``custom_dataset`` hook, so nothing comes
+from the hub at evaluation time; the path arrives as metadata ``data_path``. Task folders
+hold an underscore base YAML, 4-line leaves and a ``utils.py`` that scores with
+``s1kit.evaluate.answers``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+TASKS_DIR = Path(__file__).resolve().parent
+
+
+def load_local_jsonl(data_path: str | None = None, **_metadata: Any) -> dict[str, Any]:
+    """``custom_dataset`` hook: {"test": Dataset} from the JSONL at ``data_path``.
+
+    lm-eval calls it with all task metadata (version, config_source, ...); only
+    ``data_path`` is used."""
+    import datasets
+
+    if not data_path:
+        raise ValueError("no data_path in the task metadata; pass TaskManager(metadata={'data_path': ...})")
+    path = Path(data_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data_path {path} does not exist")
+    with path.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    if not rows:
+        raise ValueError(f"data_path {path} has no records")
+    return {"test": datasets.Dataset.from_list(rows, split=datasets.Split.TEST)}

@@ -1,0 +1,145 @@
+"""`s1kit paper`: tables, figures and the claims report from whatever results exist.
+
+    s1kit paper --results-dir results --out-dir results/paper
+    s1kit paper --results-dir results --tiny-results-dir demo/results   # paper run + tiny beside it
+    s1kit paper --eval-results results/eval/s1-32B/bf-*/*/results.json  # explicit inputs
+
+Writes (under --out-dir): tables/{results,scaling_methods}.{csv,md,tex}, figures/scaling.{png,pdf},
+claims.csv, report.md, report.html; and, when their inputs exist, tables/funnel.*,
+tables/funnel_collect.*, tables/selections.*, figures/composition-{selection}.{png,pdf}.
+A tiny results tree (tiny*-named models, runs, sources or eval sets; or --mode tiny) is
+detected and its numbers are shown as tiny values only, never compared with the paper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from s1kit.paper import figures, metrics, report, tables
+from s1kit.paper.claims import ClaimError, load_claims
+from s1kit.paper.io import InputError
+from s1kit.paper.render import to_html, to_markdown, write_table
+from s1kit.paper.results import find_eval_results, load_eval_results
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``s1kit paper``."""
+    parser.add_argument("--results-dir", type=Path, default=Path("results"),
+                        help="results tree to read (eval/, select/, data/, train/)")
+    parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default: <results-dir>/paper)")
+    parser.add_argument("--eval-results", type=Path, nargs="*", default=None,
+                        help="explicit results.json files (default: every <results-dir>/eval/*/*/*/results.json)")
+    parser.add_argument("--claims", type=Path, default=None, help="claims registry (default: the packaged claims.yaml)")
+    parser.add_argument("--mode", choices=("auto", "paper", "tiny"), default="auto",
+                        help="auto: tiny if the results hold tiny*-named models/runs/sources, else paper")
+    parser.add_argument("--tiny-results-dir", type=Path, default=None,
+                        help="a tiny default run's results tree, shown beside a paper run")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail (instead of marking the claim 'error') when a target lacks its field")
+
+
+# Where the tiny default run leaves tiny*-named outputs, from the first stage on, so that a
+# partial tiny run (no eval yet) is not mistaken for a paper run. --mode overrides.
+_TINY_MARKERS = ("eval/tiny*", "train/tiny*", "models/tiny*", "data/raw/tiny*", "data/eval/tiny*")
+
+
+def detect_mode(results_dir: Path) -> str:
+    """``tiny`` when the tree holds tiny*-named models, runs, sources or eval sets, else ``paper``."""
+    return "tiny" if any(any(results_dir.glob(g)) for g in _TINY_MARKERS) else "paper"
+
+
+def _tables(evals: pd.DataFrame, results_dir: Path, out: Path) -> list[tuple[str, str, str]]:
+    """Write every table whose inputs exist; returns (title, markdown, html) for the report."""
+    built = []
+
+    def emit(name: str, title: str, pair: tables.Tables, caption: str) -> None:
+        data, display = pair
+        write_table(data, display, out / "tables" / name, caption, f"tab:{name}")
+        built.append((title, f"{caption}\n\n" + to_markdown(display), f"<p>{html.escape(caption)}</p>" + to_html(display)))
+
+    if evals.empty:
+        empty = pd.DataFrame(columns=["model", "setting"])
+        emit("results", "Eval results", (empty, empty.rename(columns=str.capitalize)), "Eval results: none yet.")
+    else:
+        emit("results", "Eval results", tables.results_table(evals),
+             "Accuracy (%) and, in parentheses, average thinking tokens per model and setting.")
+    emit("scaling_methods", "Test-time scaling methods (built Table 3)", tables.scaling_methods_table(evals),
+         f"Control (% within budget), Scaling (slope of accuracy per doubling of thinking tokens) and "
+         f"Performance (best accuracy, %) per method; metrics from {metrics.SOURCE}.")
+    funnel = results_dir / "select" / "funnel.csv"
+    if funnel.exists():
+        emit("funnel", "Selection funnel", tables.funnel_table(funnel), "s1K selection funnel.")
+    collect = results_dir / "data" / "funnel_collect.csv"
+    if collect.exists():
+        emit("funnel_collect", "Collection by source", tables.collect_table(collect),
+             "Questions per source: raw, after decontamination, after deduplication.")
+    summaries = {p.parent.name: p for p in sorted(results_dir.glob("select/*/summary.json"))}
+    if summaries:
+        emit("selections", "Selections", tables.selections_table(summaries), "Training selections.")
+    return built
+
+
+def _figures(evals: pd.DataFrame, results_dir: Path, out: Path, tiny: bool) -> list[tuple[str, str]]:
+    """Write the figures; returns (relative png path, caption) for the report."""
+    built = [("figures/scaling.png", figures.scaling_figure(evals, out / "figures" / "scaling"))]
+    for comp in sorted(results_dir.glob("select/*/composition.csv")):
+        selection = comp.parent.name
+        stem = out / "figures" / f"composition-{selection}"
+        built.append((f"figures/{stem.name}.png", figures.composition_figure(comp, stem, selection, tiny=tiny)))
+    return built
+
+
+def run(results_dir: Path, out_dir: Path, eval_paths: list[Path] | None = None, claims_path: Path | None = None,
+        mode: str = "auto", tiny_results_dir: Path | None = None, strict: bool = False) -> pd.DataFrame:
+    """Build everything; returns the claims frame."""
+    claims = load_claims(claims_path)
+    mode = detect_mode(results_dir) if mode == "auto" else mode
+    evals = load_eval_results(find_eval_results(results_dir) if eval_paths is None else eval_paths)
+    built_tables = _tables(evals, results_dir, out_dir)
+    built_figures = _figures(evals, results_dir, out_dir, tiny=mode == "tiny")
+    # Tables first: Table 3 claims read the scaling_methods.csv written above.
+    here = report.Sources(results_dir, out_dir)
+    if mode == "tiny":
+        own, tiny = None, here
+        header = (f"Results: {results_dir} is a tiny default run. Its numbers appear as tiny values only; "
+                  f"no paper claim is reproduced by it.")
+    else:
+        own = here
+        tiny = report.Sources(tiny_results_dir, tiny_results_dir / "paper") if tiny_results_dir else None
+        header = f"Results: {results_dir} (paper-scale run)" + (
+            f"; tiny values from {tiny_results_dir}." if tiny_results_dir else ".")
+    frame = report.claims_frame(claims, own, tiny, strict=strict)
+    report.write_claims(frame, out_dir / "claims.csv")
+    md_sections = [(t, md) for t, md, _ in built_tables]
+    md_sections += [("Figures", "\n\n".join(f"![{c}]({src})\n\n{c}" for src, c in built_figures))]
+    report.write_report(
+        report.report_markdown(frame, header, md_sections),
+        report.report_html(frame, header, built_figures, [(t, h) for t, _, h in built_tables]),
+        out_dir,
+    )
+    return frame
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry point of ``s1kit paper``; returns the exit status."""
+    out_dir = args.out_dir or args.results_dir / "paper"
+    try:
+        frame = run(args.results_dir, out_dir, args.eval_results, args.claims, args.mode,
+                    args.tiny_results_dir, args.strict)
+    except (InputError, ClaimError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    counts = ", ".join(f"{n} {s}" for s, n in report.status_counts(frame).items())
+    print(f"paper: {len(frame)} claims ({counts}); wrote {out_dir}/claims.csv, report.md, report.html")
+    return 0
+
+
+if __name__ == "__main__":
+    _parser = argparse.ArgumentParser(prog="s1kit paper", description=__doc__.splitlines()[0])
+    add_arguments(_parser)
+    sys.exit(main(_parser.parse_args()))

@@ -1,0 +1,92 @@
+"""Render a DataFrame as Markdown, LaTeX (booktabs) or HTML, and write the CSV/MD/TeX trio.
+
+Hand-written rather than ``DataFrame.to_markdown``/``to_latex`` so that the output does
+not depend on optional packages (tabulate, jinja2) and stays byte-stable across versions.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from s1kit.paper.io import write_csv, write_text
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def cell(value: Any) -> str:
+    """Text of one cell: empty for NaN/None, integers without ``.0``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table (pipes escaped)."""
+    def esc(v: Any) -> str:
+        return cell(v).replace("|", r"\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(esc(c) for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+_NUMERIC_CELL = re.compile(r"^-?[\d,]+(\.\d+)?( \([\d,]+\))?$")  # 1,234.5 or 56.7 (7,320)
+
+
+def _numeric_column(values: pd.Series) -> bool:
+    cells = [cell(v) for v in values]
+    return any(cells) and all(_NUMERIC_CELL.match(c) for c in cells if c)
+
+
+def to_latex(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
+    """A booktabs ``table`` environment; columns of numbers (formatted or not) right-aligned."""
+    align = "".join("r" if _numeric_column(df[c]) else "l" for c in df.columns)
+    out = ["\\begin{table}[t]", "\\centering"]
+    if caption:
+        out.append(f"\\caption{{{latex_escape(caption)}}}")
+    if label:
+        out.append(f"\\label{{{label}}}")
+    out += [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
+            " & ".join(latex_escape(str(c)) for c in df.columns) + " \\\\", "\\midrule"]
+    out += [" & ".join(latex_escape(cell(v)) for v in row) + " \\\\" for row in df.itertuples(index=False)]
+    out += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(out) + "\n"
+
+
+def to_html(df: pd.DataFrame, cell_class: dict[str, dict[str, str]] | None = None) -> str:
+    """An HTML table; ``cell_class[column][value]`` adds a CSS class to matching cells."""
+    cell_class = cell_class or {}
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for row in df.itertuples(index=False):
+        tds = []
+        for col, v in zip(df.columns, row):
+            cls = cell_class.get(col, {}).get(cell(v))
+            attr = f' class="{cls}"' if cls else ""
+            tds.append(f"<td{attr}>{html.escape(cell(v))}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n"
+
+
+def write_table(data: pd.DataFrame, display: pd.DataFrame, stem: str | Path, caption: str, label: str) -> list[Path]:
+    """Write ``stem.csv`` (machine-readable ``data``) and ``stem.md``/``stem.tex`` (formatted ``display``)."""
+    stem = Path(stem)
+    md = f"{caption}\n\n{to_markdown(display)}" if caption else to_markdown(display)
+    return [
+        write_csv(stem.with_suffix(".csv"), data),
+        write_text(stem.with_suffix(".md"), md),
+        write_text(stem.with_suffix(".tex"), to_latex(display, caption, label)),
+    ]

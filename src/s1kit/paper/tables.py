@@ -1,0 +1,176 @@
+"""The paper's tables from whatever results exist: eval results, selection funnel, Table 3.
+
+Each builder returns ``(data, display)``: ``data`` is the machine-readable frame written
+as CSV (and read back by claims), ``display`` the formatted frame for Markdown/LaTeX.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from s1kit.paper.io import InputError, read_csv, read_json, require_int_column, require_keys
+from s1kit.paper.metrics import method_metrics
+from s1kit.paper.results import setting_sort_key, task_label, task_sort_key
+
+Tables = tuple[pd.DataFrame, pd.DataFrame]
+
+# Table 3 methods by setting prefix (see the settings list in claims.yaml).
+METHODS = {
+    "bf": "budget forcing",
+    "tcc": "token-conditional control",
+    "tccbf": "token-conditional control + budget forcing",
+    "scc": "step-conditional control",
+    "sccbf": "step-conditional control + budget forcing",
+    "ccc": "class-conditional control",
+    "rs": "rejection sampling",
+}
+FUNNEL_STEPS = ("collected", "with_features", "after_format", "after_difficulty", "preselected", "selected")
+# The first four steps are successive filters; preselected is a subset of after_difficulty and
+# selected adds diversity-sampled questions to it, so "removed" is defined only along the filters.
+FILTER_STEPS = FUNNEL_STEPS[:4]
+COLLECT_COLUMNS = ("source", "raw", "after_decontamination", "after_dedup")
+SUMMARY_KEYS = ("questions", "thinking_tokens", "domains", "teacher_correct_frac", "avg_thinking_tokens")
+
+
+def _fmt(x: float, digits: int) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.{digits}f}"
+
+
+# ---- results table -----------------------------------------------------------------------
+
+
+def results_table(evals: pd.DataFrame) -> Tables:
+    """Rows model/setting, columns tasks: accuracy (%) and average thinking tokens."""
+    tasks = sorted(evals["task"].unique(), key=task_sort_key)
+    keys = sorted({(m, s) for m, s in zip(evals["model"], evals["setting"])},
+                  key=lambda k: (k[0], setting_sort_key(k[1])))
+    by_key = {(r.model, r.setting, r.task): r for r in evals.itertuples(index=False)}
+    data_rows, display_rows = [], []
+    for model, setting in keys:
+        data_row: dict[str, object] = {"model": model, "setting": setting}
+        display_row: dict[str, object] = {"Model": model, "Setting": setting}
+        for task in tasks:
+            r = by_key.get((model, setting, task))
+            acc = round(r.accuracy_pct, 2) if r is not None else math.nan
+            tok = round(r.avg_thinking_tokens, 1) if r is not None else math.nan
+            data_row[f"{task}.accuracy_pct"] = acc
+            data_row[f"{task}.avg_thinking_tokens"] = tok
+            display_row[task_label(task)] = "" if r is None else f"{_fmt(acc, 1)} ({_fmt(tok, 0)})"
+        data_rows.append(data_row)
+        display_rows.append(display_row)
+    return pd.DataFrame(data_rows), pd.DataFrame(display_rows)
+
+
+# ---- selection funnel ----------------------------------------------------------------------
+
+
+def funnel_table(path: str | Path) -> Tables:
+    """The s1K selection funnel with what each filter removed; counts are checked for consistency."""
+    df = read_csv(path, required=("step", "count", "description"))
+    steps = [str(s) for s in df["step"]]
+    if tuple(steps) != FUNNEL_STEPS:
+        raise InputError(f"{path}: column 'step' must be {list(FUNNEL_STEPS)} in this order, got {steps}")
+    counts = dict(zip(steps, require_int_column(df, "count", path).tolist()))
+    for step, n in counts.items():
+        if n < 0:
+            raise InputError(f"{path}: step {step!r} has a negative count {n}")
+    for prev, step in zip(FILTER_STEPS, FILTER_STEPS[1:]):
+        if counts[step] > counts[prev]:
+            raise InputError(f"{path}: step {step!r} ({counts[step]}) exceeds {prev!r} ({counts[prev]}); a filter cannot add")
+    if counts["preselected"] > counts["after_difficulty"]:
+        raise InputError(f"{path}: step 'preselected' ({counts['preselected']}) exceeds 'after_difficulty'")
+    if not counts["preselected"] <= counts["selected"] <= counts["after_difficulty"]:
+        raise InputError(f"{path}: step 'selected' ({counts['selected']}) must lie between 'preselected' "
+                         f"({counts['preselected']}) and 'after_difficulty' ({counts['after_difficulty']})")
+    collected = counts["collected"]
+    removed: list[float] = [math.nan] + [counts[p] - counts[s] for p, s in zip(FILTER_STEPS, FILTER_STEPS[1:])]
+    removed += [math.nan, math.nan]
+    data = pd.DataFrame({
+        "step": steps, "count": [counts[s] for s in steps], "removed": removed,
+        "kept_pct": [round(100 * counts[s] / collected, 2) if collected else math.nan for s in steps],
+        "description": df["description"].astype(str).tolist(),
+    })
+    display = pd.DataFrame({
+        "Step": steps, "Questions": [_fmt(float(counts[s]), 0) for s in steps],
+        "Removed": [_fmt(x, 0) for x in removed], "% of collected": [_fmt(x, 1) for x in data["kept_pct"]],
+        "Description": data["description"],
+    })
+    return data, display
+
+
+def collect_table(path: str | Path) -> Tables:
+    """Per-source collection funnel (raw -> decontaminated -> deduplicated); the total row is checked."""
+    df = read_csv(path, required=COLLECT_COLUMNS)
+    nums = {c: require_int_column(df, c, path) for c in COLLECT_COLUMNS[1:]}
+    sources = df["source"].astype(str).str.strip()
+    for i, src in enumerate(sources):
+        raw, dec, ded = (int(nums[c].iloc[i]) for c in COLLECT_COLUMNS[1:])
+        if not raw >= dec >= ded >= 0:
+            raise InputError(f"{path}: source {src!r} needs raw >= after_decontamination >= after_dedup >= 0, "
+                             f"got {raw}, {dec}, {ded}")
+    is_total = sources == "total"
+    if is_total.sum() != 1:
+        raise InputError(f"{path}: expected exactly one 'total' row in column 'source', found {int(is_total.sum())}")
+    for c in COLLECT_COLUMNS[1:]:
+        total, parts = int(nums[c][is_total].iloc[0]), int(nums[c][~is_total].sum())
+        if total != parts:
+            raise InputError(f"{path}: 'total' row column {c!r} is {total} but the sources sum to {parts}")
+    data = pd.DataFrame({"source": sources, **{c: nums[c] for c in COLLECT_COLUMNS[1:]}})
+    data["removed_decontamination"] = data["raw"] - data["after_decontamination"]
+    data["removed_dedup"] = data["after_decontamination"] - data["after_dedup"]
+    display = pd.DataFrame({
+        "Source": data["source"], "Raw": data["raw"].map(lambda x: _fmt(float(x), 0)),
+        "Decontaminated": data["after_decontamination"].map(lambda x: _fmt(float(x), 0)),
+        "Deduplicated": data["after_dedup"].map(lambda x: _fmt(float(x), 0)),
+    })
+    return data, display
+
+
+def selections_table(summaries: dict[str, Path]) -> Tables:
+    """One row per selection from ``select/{selection}/summary.json``."""
+    rows = []
+    for selection, path in summaries.items():
+        data = read_json(path)
+        require_keys(data, SUMMARY_KEYS, path)
+        rows.append({"selection": selection, **{k: data[k] for k in SUMMARY_KEYS}})
+    data = pd.DataFrame(rows, columns=["selection", *SUMMARY_KEYS])
+    display = pd.DataFrame({
+        "Selection": data["selection"], "Questions": data["questions"].map(lambda x: _fmt(float(x), 0)),
+        "Thinking tokens": data["thinking_tokens"].map(lambda x: _fmt(float(x), 0)),
+        "Domains": data["domains"].map(lambda x: _fmt(float(x), 0)),
+        "Teacher correct (%)": data["teacher_correct_frac"].map(lambda x: _fmt(100 * float(x), 1)),
+        "Avg. thinking tokens": data["avg_thinking_tokens"].map(lambda x: _fmt(float(x), 0)),
+    })
+    return data, display
+
+
+# ---- Table 3: test-time scaling methods ------------------------------------------------------
+
+
+def scaling_methods_table(evals: pd.DataFrame) -> Tables:
+    """Control (%), Scaling and Performance (%) per (model, task, method) over the method's runs.
+
+    A method's runs are the settings with its prefix (``bf-*`` for budget forcing, ...).
+    Scaling needs two runs with positive thinking tokens, otherwise it is empty.
+    """
+    rows = []
+    known = evals[evals["method"].isin(list(METHODS))]
+    for (model, task, method), group in known.groupby(["model", "task", "method"], sort=False):
+        points = list(zip(group["avg_thinking_tokens"], group["accuracy_pct"]))
+        m = method_metrics(points, list(group["control"]))
+        rows.append({"model": model, "task": task, "method": METHODS[method],
+                     **{k: round(v, 4) if not math.isnan(v) else math.nan for k, v in m.items()},
+                     "runs": len(group)})
+    order = list(METHODS.values())
+    rows.sort(key=lambda r: (r["model"], task_sort_key(r["task"]), order.index(r["method"])))
+    data = pd.DataFrame(rows, columns=["model", "task", "method", "control", "scaling", "performance", "runs"])
+    display = pd.DataFrame({
+        "Model": data["model"], "Task": data["task"].map(task_label), "Method": data["method"],
+        "Control (%)": data["control"].map(lambda x: _fmt(x, 0)),
+        "Scaling": data["scaling"].map(lambda x: _fmt(x, 0)),
+        "Performance (%)": data["performance"].map(lambda x: _fmt(x, 1)), "Runs": data["runs"],
+    })
+    return data, display
