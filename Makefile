@@ -16,6 +16,9 @@ $(STAMP): requirements/cpu.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# .venv/bin on PATH so that the rules find the `s1kit` console script.
+export PATH := $(abspath $(BIN)):$(PATH)
+
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 	@$(BIN)/s1kit where results
@@ -34,6 +37,7 @@ dryrun: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_demo.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_wait.py
 
 # Regenerate the lock after editing requirements/cpu.in (needs pip-tools; not run by CI).
 lock:

@@ -39,7 +39,7 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def _atomic(path: str | Path, write) -> None:
+def atomic_write(path: str | Path, write) -> None:
     """Write through a temp file in the same directory, then rename: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ def _atomic(path: str | Path, write) -> None:
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -76,7 +76,7 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 def write_table(path: str | Path, rows: list[dict[str, Any]] | pa.Table, schema: pa.Schema | None = None) -> None:
     table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
-    _atomic(path, lambda tmp: pq.write_table(table, tmp))
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def read_table(path: str | Path, required: Iterable[str] = ()) -> pa.Table:

@@ -8,52 +8,23 @@ target directory and ``os.replace`` so that a crash never leaves half a table be
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pandas as pd
 
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# mkstemp creates files 0600; outputs should get the usual permissions (0666 & ~umask).
-_FILE_MODE = 0o666 & ~_current_umask()
+from s1kit.records import atomic_write, atomic_write_text
 
 
 class InputError(ValueError):
     """A results file is missing, malformed or lacks a required key/column."""
 
 
-def _atomic(path: str | Path, mode: str, write: Callable[[IO[Any]], None]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode else {})) as fh:
-            write(fh)
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` atomically (UTF-8, newlines as given)."""
-    return _atomic(path, "w", lambda fh: fh.write(text))
-
-
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` atomically."""
-    return _atomic(path, "wb", lambda fh: fh.write(data))
+    atomic_write_text(path, text)
+    return Path(path)
 
 
 def write_csv(path: str | Path, df: pd.DataFrame) -> Path:
@@ -68,7 +39,8 @@ def save_figure(fig: Any, path: str | Path) -> Path:
     """
     fmt = Path(path).suffix.lstrip(".")
     meta = {"CreationDate": None} if fmt == "pdf" else {"Software": None} if fmt == "png" else None
-    return _atomic(path, "wb", lambda fh: fig.savefig(fh, format=fmt, metadata=meta, bbox_inches="tight"))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, metadata=meta, bbox_inches="tight"))
+    return Path(path)
 
 
 def read_json(path: str | Path) -> dict[str, Any]:
