@@ -86,6 +86,8 @@ def _select(a: argparse.Namespace) -> None:
         k: from_dict(BenchmarkSource, v, f"select.benchmark_sources.{k}")
         for k, v in (raw.get("benchmark_sources") or {}).items()
     }
+    if not isinstance(raw.get("attempt_models", []), list):
+        raise ValueError("config select.attempt_models must be a list of model names")
     raw["attempt_models"] = tuple(raw.get("attempt_models") or ())
     cfg = from_dict(SelectConfig, raw, "select")
     print(json.dumps(run(a.name, a.featurized, a.out_dir, cfg, a.funnel_out)))
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         rc = args.func(args)
-    except (ValueError, KeyError, FileNotFoundError) as e:
+    except (ValueError, KeyError, OSError) as e:
         print(f"s1kit {args.command}: error: {e}", file=sys.stderr)
         return 2
     return int(rc or 0)

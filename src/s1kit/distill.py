@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from pathlib import Path
@@ -22,13 +23,19 @@ TRACE_SCHEMA = pa.schema(
         ("finish_reason", pa.string()),
         ("error", pa.string()),
         ("usage", pa.string()),
+        ("thinking_masked", pa.string()),  # JSON [[start, end], ...] spans left out of the SFT loss
     ]
 )
 
 
 def distill(pool_path: str | Path, out_traces: str | Path, out_ledger: str | Path, teacher: str,
             backend: str, options: dict[str, Any]) -> dict[str, int]:
-    client = BACKENDS.get(backend)(**options)
+    cls = BACKENDS.get(backend)
+    known = set(inspect.signature(cls).parameters)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"config distill.options: unknown key(s) {unknown} for backend {backend!r}; known: {sorted(known)}")
+    client = cls(**options)
     rows = read_table(pool_path, required=QUESTION_FIELDS).to_pylist()
     traces, ledger = [], []
     for row in tqdm(rows, desc=f"distill {teacher}", unit="q", mininterval=5):
@@ -42,6 +49,7 @@ def distill(pool_path: str | Path, out_traces: str | Path, out_ledger: str | Pat
             "finish_reason": resp.finish_reason,
             "error": resp.error,
             "usage": json.dumps(resp.usage, sort_keys=True),
+            "thinking_masked": json.dumps([list(span) for span in resp.masked]) if resp.masked else None,
         })
         ledger.append({"id": row["id"], "finish_reason": resp.finish_reason, "usage": resp.usage,
                        "latency_s": round(time.perf_counter() - t0, 6), "cost_usd": 0.0})

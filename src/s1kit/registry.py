@@ -19,7 +19,8 @@ class Registry(Generic[T]):
         """Register obj (or a lazy "module:attr" string) under name; usable as a decorator."""
 
         def add(item):
-            if name in self._items and self._items[name] is not item:
+            old = self._items.get(name, item)
+            if old is not item and not (isinstance(item, str) and old == item):
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._items[name] = item
             return item

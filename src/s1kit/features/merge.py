@@ -31,6 +31,7 @@ def merge(pool: str | Path, traces: str | Path, teacher_grades: str | Path, atte
         row = dict(q)
         row["thinking"] = t.get("thinking") if ok else None
         row["attempt"] = t.get("attempt") if ok else None
+        row["thinking_masked"] = t.get("thinking_masked") if ok else None
         row["teacher_correct"] = tg.get(q["id"], {}).get("correct") if ok else None
         row["domain"] = dom.get(q["id"], {}).get("domain")
         row["thinking_tokens"] = len(tokenizer(row["thinking"], add_special_tokens=False)["input_ids"]) if ok else None

@@ -23,6 +23,8 @@ class Response:
     finish_reason: str  # "stop" | "length" | "error"
     usage: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    # Character spans of `reasoning` to leave out of the SFT loss (a deliberate wrong step).
+    masked: tuple[tuple[int, int], ...] = ()
 
     @property
     def ok(self) -> bool:

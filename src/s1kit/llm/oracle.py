@@ -2,7 +2,10 @@
 
 It answers the chain questions of s1kit.tiny.chains. With ``error_rate`` > 0 (seeded per
 question) it makes one arithmetic slip and carries it to the end, so some traces are
-wrong, as Gemini's were (53.6% of s1K graded correct). Anything it cannot parse is
+wrong, as Gemini's were (53.6% of s1K graded correct). With ``correction_rate`` > 0 it
+makes one slip, writes "Wait" and redoes the step correctly (``h -2 4 3 Wait h -2 4 2``);
+the wrong value is returned as a masked span so that SFT never trains on it, only on
+noticing it. Anything it cannot parse is
 answered with finish_reason "error", like an API failure, so the quality filter's "API
 errors" step has something to drop.
 """
@@ -15,25 +18,40 @@ from s1kit.llm.base import Request, Response
 from s1kit.tiny.chains import MODULUS, Chain, parse_chain
 
 
-def slipped_trace(chain: Chain, rng: random.Random) -> tuple[str, str]:
-    """A trace with one wrong new value, carried forward; returns (thinking, attempt)."""
+def slipped_trace(chain: Chain, rng: random.Random, correct: bool = False) -> tuple[str, str, list[tuple[int, int]]]:
+    """A trace with one wrong new value: carried forward, or (correct=True) followed by
+    "Wait" and the step redone. Returns (thinking, attempt, masked character spans)."""
     at = rng.randrange(chain.k)
     vals = [chain.start]
-    parts = [str(chain.start)]
+    text, masked = str(chain.start), []
     for i, (lab, op) in enumerate(zip(chain.labels, chain.ops)):
-        new = (vals[-1] + int(op) + (rng.choice((1, -1)) if i == at else 0)) % MODULUS
-        parts.append(f"{lab} {op} {vals[-1]} {new}")
+        new = (vals[-1] + int(op)) % MODULUS
+        if i == at:
+            wrong = (new + rng.choice((1, -1))) % MODULUS
+            text += f" {lab} {op} {vals[-1]} "
+            if correct:
+                masked.append((len(text), len(text) + len(str(wrong))))
+                text += f"{wrong} Wait {lab} {op} {vals[-1]} {new}"
+            else:
+                new = wrong
+                text += str(new)
+        else:
+            text += f" {lab} {op} {vals[-1]} {new}"
         vals.append(new)
-    return " ".join(parts), f"Final Answer: {vals[-1]}"
+    return text, f"Final Answer: {vals[-1]}", masked
 
 
 class OracleBackend:
     name = "oracle"
 
-    def __init__(self, error_rate: float = 0.0, seed: int = 0):
-        if not 0.0 <= error_rate <= 1.0:
-            raise ValueError(f"distill.error_rate must be in [0, 1], got {error_rate}")
+    def __init__(self, error_rate: float = 0.0, correction_rate: float = 0.0, seed: int = 0):
+        for key, rate in (("error_rate", error_rate), ("correction_rate", correction_rate)):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"distill.options.{key} must be in [0, 1], got {rate}")
+        if error_rate + correction_rate > 1.0:
+            raise ValueError("distill.options.error_rate + correction_rate must be <= 1")
         self.error_rate = error_rate
+        self.correction_rate = correction_rate
         self.seed = seed
 
     def complete(self, request: Request) -> Response:
@@ -43,9 +61,13 @@ class OracleBackend:
         except ValueError as e:
             return Response(text="", reasoning=None, finish_reason="error", error=str(e))
         rng = random.Random(f"{self.seed}:{question}")
-        if rng.random() < self.error_rate:
-            thinking, attempt = slipped_trace(chain, rng)
+        draw = rng.random()
+        masked: list[tuple[int, int]] = []
+        if draw < self.error_rate:
+            thinking, attempt, masked = slipped_trace(chain, rng)
+        elif draw < self.error_rate + self.correction_rate:
+            thinking, attempt, masked = slipped_trace(chain, rng, correct=True)
         else:
             thinking, attempt = chain.thinking(), chain.attempt()
         usage = {"input_words": len(question.split()), "output_words": len(thinking.split()) + 3}
-        return Response(text=attempt, reasoning=thinking, finish_reason="stop", usage=usage)
+        return Response(text=attempt, reasoning=thinking, finish_reason="stop", usage=usage, masked=tuple(masked))

@@ -39,17 +39,33 @@ def _find_last(seq: list[int], sub: list[int]) -> int:
     return -1
 
 
-def tokenize_masked(tokenizer, text: str, block_size: int) -> Tokenized:
-    """Token ids and labels with the loss only on the assistant part (after the last response template).
+def thinking_spans(text: str, thinking: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans given in `thinking` moved to character offsets in the formatted `text`."""
+    if not spans:
+        return []
+    at = text.rfind(f"{THINK_START}\n{thinking.strip()}")
+    if at < 0:
+        raise ValueError(f"thinking not found in formatted example: {thinking[:80]!r}")
+    shift = at + len(THINK_START) + 1 - (len(thinking) - len(thinking.lstrip()))
+    return [(a + shift, b + shift) for a, b in spans]
+
+
+def tokenize_masked(tokenizer, text: str, block_size: int, masked: list[tuple[int, int]] = ()) -> Tokenized:
+    """Token ids and labels with the loss only on the assistant part (after the last response
+    template), minus tokens overlapping the `masked` character spans of `text`.
 
     Truncation at block_size is reported, not hidden: the paper counts the samples cut off.
     """
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=bool(masked))
+    ids = enc["input_ids"]
     template = tokenizer(RESPONSE_TEMPLATE, add_special_tokens=False)["input_ids"]
     start = _find_last(ids, template)
     if start < 0:
         raise ValueError(f"response template {RESPONSE_TEMPLATE!r} not found in formatted example: {text[:200]!r}")
     cut = start + len(template)
     labels = [IGNORE_INDEX] * cut + ids[cut:]
+    for i, (a, b) in enumerate(enc["offset_mapping"] if masked else []):
+        if any(a < end and start < b for start, end in masked):
+            labels[i] = IGNORE_INDEX
     truncated = len(ids) > block_size
     return Tokenized(ids[:block_size], labels[:block_size], truncated)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from s1kit.hf import TOKENIZER_SUBDIR, load_model, load_tokenizer, save_model, tokenizer_path
 from s1kit.records import atomic_write_text, read_table
-from s1kit.sft.format import IGNORE_INDEX, chat_text, tokenize_masked
+from s1kit.sft.format import IGNORE_INDEX, chat_text, thinking_spans, tokenize_masked
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,8 @@ def load_examples(data_path: str | Path, tokenizer, cfg: TrainConfig) -> tuple[l
     examples, cut = [], 0
     for row in table.to_pylist():
         text = chat_text(tokenizer, row["question"], row["thinking"], row["attempt"], cfg.system_prompt)
-        tok = tokenize_masked(tokenizer, text, cfg.block_size)
+        spans = json.loads(row.get("thinking_masked") or "[]")
+        tok = tokenize_masked(tokenizer, text, cfg.block_size, thinking_spans(text, row["thinking"], spans))
         cut += tok.truncated
         examples.append(tok)
     if not examples:

@@ -1,0 +1,117 @@
+"""s1kit.collect: raw sources -> decontaminated, deduplicated pool and its funnel."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from s1kit.collect import FUNNEL_COLUMNS, build_pool, write_eval_set, write_source
+from s1kit.decontaminate import NgramIndex
+from s1kit.records import QUESTION_FIELDS, QUESTION_SCHEMA, make_question, read_jsonl, read_table, write_table
+
+
+def _funnel(path):
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        for c in FUNNEL_COLUMNS[1:]:
+            r[c] = int(r[c])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("collect")
+    eval_path = d / "eval" / "tiny_chains.jsonl"
+    assert write_eval_set("tiny_chains", 40, 0, eval_path) == 40
+    raws = []
+    for name, n in (("tiny_math", 60), ("tiny_olympiad", 30), ("tiny_science", 40)):
+        p = d / "raw" / f"{name}.parquet"
+        write_source(name, n, 0, p, [str(eval_path)])
+        raws.append(p)
+    info = build_pool(raws, [eval_path], 8, d / "pool.parquet", d / "funnel_collect.csv", d / "quarantine")
+    return d, raws, eval_path, info
+
+
+def test_write_source_and_eval_set(built):
+    d, raws, eval_path, _ = built
+    evals = read_jsonl(eval_path)
+    assert len(evals) == 40 and {"id", "question", "answer"} <= set(evals[0])
+    t = read_table(raws[0], required=QUESTION_FIELDS)
+    assert t.schema.equals(QUESTION_SCHEMA, check_metadata=False)
+    # eval copies present in the raw data (verbatim) before decontamination
+    eval_qs = {r["question"] for r in evals}
+    assert any(q in eval_qs for q in t.column("question").to_pylist())
+
+
+def test_contaminated_rows_quarantined(built):
+    d, raws, eval_path, info = built
+    index = NgramIndex([r["question"] for r in read_jsonl(eval_path)], n=8)
+    pool = read_table(d / "pool.parquet", required=QUESTION_FIELDS).to_pylist()
+    assert not any(index.overlaps(r["question"] or "") for r in pool)
+    quarantined = read_table(d / "quarantine" / "contaminated.parquet", required=QUESTION_FIELDS).to_pylist()
+    assert len(quarantined) == info["contaminated"]
+    # each source carries 2 verbatim + 2 prefixed copies of eval questions
+    assert info["contaminated"] >= 4 * len(raws)
+    assert all(index.overlaps(r["question"]) for r in quarantined)
+    assert any(r["question"].startswith("Solve this chain: ") for r in quarantined)
+
+
+def test_duplicates_dropped(built):
+    d, _, _, info = built
+    pool = read_table(d / "pool.parquet").to_pylist()
+    ids = [r["id"] for r in pool]
+    assert len(ids) == len(set(ids)) == info["pool"]
+    dups = read_table(d / "quarantine" / "duplicates.parquet").to_pylist()
+    assert len(dups) == info["duplicates"] >= 3 * 3
+    assert {r["id"] for r in dups} <= set(ids)
+
+
+def test_funnel_arithmetic(built):
+    d, raws, _, info = built
+    funnel = _funnel(d / "funnel_collect.csv")
+    assert [r["source"] for r in funnel] == [p.stem for p in raws] + ["total"]
+    per_source, total = funnel[:-1], funnel[-1]
+    for c in FUNNEL_COLUMNS[1:]:
+        assert total[c] == sum(r[c] for r in per_source), c
+    for r in funnel:
+        assert r["after_dedup"] <= r["after_decontamination"] <= r["raw"], r
+    raw_total = sum(read_table(p).num_rows for p in raws)
+    assert total["raw"] == raw_total
+    assert total["after_dedup"] == info["pool"]
+    assert total["raw"] - total["after_decontamination"] == info["contaminated"]
+    assert total["after_decontamination"] - total["after_dedup"] == info["duplicates"]
+
+
+def test_cross_source_duplicate_charged_to_later_file(tmp_path):
+    a = [make_question(f"{i} a+1 b+1", "s", "t", "math") for i in range(5)]
+    b = [make_question("0 a+1 b+1", "s2", "t2", "math"), make_question("1 z-1", "s2", "t2", "math")]
+    write_table(tmp_path / "first.parquet", a, schema=QUESTION_SCHEMA)
+    write_table(tmp_path / "second.parquet", b, schema=QUESTION_SCHEMA)
+    ev = tmp_path / "eval.jsonl"
+    ev.write_text("")
+    info = build_pool([tmp_path / "first.parquet", tmp_path / "second.parquet"], [ev], 8,
+                      tmp_path / "pool.parquet", tmp_path / "f.csv", tmp_path / "q")
+    assert info == {"pool": 6, "contaminated": 0, "duplicates": 1}
+    funnel = {r["source"]: r for r in _funnel(tmp_path / "f.csv")}
+    assert funnel["first"]["after_dedup"] == 5
+    assert funnel["second"]["after_dedup"] == 1
+    pool = read_table(tmp_path / "pool.parquet").to_pylist()
+    assert [r["source"] for r in pool if r["question"] == "0 a+1 b+1"] == ["s"]  # first wins
+
+
+def test_malformed_raw_parquet_names_file(tmp_path):
+    bad = tmp_path / "raw" / "broken_source.parquet"
+    write_table(bad, [{"id": "x", "question": "q"}])  # no solution/metadata/... columns
+    ev = tmp_path / "eval.jsonl"
+    ev.write_text("")
+    with pytest.raises(ValueError) as e:
+        build_pool([bad], [ev], 8, tmp_path / "pool.parquet", tmp_path / "f.csv", tmp_path / "q")
+    assert str(bad) in str(e.value) and "metadata" in str(e.value)
+    assert not (tmp_path / "pool.parquet").exists()  # nothing half-written
+
+
+def test_unknown_source_suggests(tmp_path):
+    with pytest.raises(KeyError, match="tiny_math"):
+        write_source("tiny_mth", 5, 0, tmp_path / "x.parquet")

@@ -1,0 +1,83 @@
+"""s1kit.decontaminate: word 8-gram overlap (PAPER.md step 1) and exact dedup."""
+
+from __future__ import annotations
+
+import pytest
+
+from s1kit.decontaminate import NgramIndex, dedup, ngrams, split_contaminated, words
+
+EVAL = "alpha beta gamma delta epsilon zeta eta theta iota kappa"  # 10 words
+
+
+def test_words_lowercase_whitespace_only():
+    assert words("  Foo\tBAR\nbaz,  qux. ") == ["foo", "bar", "baz,", "qux."]  # punctuation stays on the word
+
+
+def test_ngrams_counts_and_short_texts():
+    assert len(list(ngrams(EVAL, 8))) == 3
+    assert list(ngrams("a b c", 8)) == [("a", "b", "c")]  # short text: one gram, the whole text
+    assert list(ngrams("", 8)) == []
+    assert list(ngrams("   ", 8)) == []
+    assert list(ngrams("a b c d e f g h", 8)) == [tuple("abcdefgh")]
+
+
+def test_eight_word_shared_span_is_contamination():
+    idx = NgramIndex([EVAL], n=8)
+    text = "unrelated words here " + " ".join(EVAL.split()[1:9]) + " and more"
+    assert idx.overlaps(text)
+
+
+def test_seven_word_shared_span_is_not_contamination():
+    idx = NgramIndex([EVAL], n=8)
+    seven = " ".join(EVAL.split()[2:9])
+    assert not idx.overlaps(f"one two three {seven} four five six")
+    assert not idx.overlaps(f"{seven} x")
+
+
+def test_case_insensitive_whitespace_normalised():
+    idx = NgramIndex([EVAL], n=8)
+    assert idx.overlaps("ALPHA   Beta\tgamma\nDELTA epsilon zeta eta theta")
+
+
+def test_punctuation_makes_a_different_word():
+    idx = NgramIndex([EVAL], n=8)
+    assert not idx.overlaps("alpha, beta gamma delta epsilon zeta eta theta.")
+
+
+def test_short_eval_question_caught_only_verbatim():
+    idx = NgramIndex(["What is 2+2?"], n=8)
+    assert idx.overlaps("what IS 2+2?")
+    assert not idx.overlaps("what is 2+3?")
+
+
+def test_empty_text_never_contaminated():
+    idx = NgramIndex([EVAL, "short one"], n=8)
+    assert not idx.overlaps("")
+
+
+def test_smaller_n():
+    idx = NgramIndex(["a b c d"], n=2)
+    assert idx.overlaps("x c d y") and not idx.overlaps("x b d c")
+
+
+def test_bad_n():
+    with pytest.raises(ValueError, match="ngram"):
+        NgramIndex([EVAL], n=0)
+
+
+def test_split_contaminated_partitions_in_order():
+    idx = NgramIndex([EVAL], n=8)
+    rows = [{"id": "1", "question": "clean one"}, {"id": "2", "question": "Solve: " + EVAL},
+            {"id": "3", "question": None}, {"id": "4", "question": EVAL.upper()}]
+    keep, dropped = split_contaminated(rows, idx)
+    assert [r["id"] for r in keep] == ["1", "3"]
+    assert [r["id"] for r in dropped] == ["2", "4"]
+
+
+def test_dedup_keeps_first():
+    rows = [{"id": "a", "v": 1}, {"id": "b", "v": 2}, {"id": "a", "v": 3}, {"id": "a", "v": 4}, {"id": "c", "v": 5}]
+    keep, dups = dedup(rows)
+    assert [(r["id"], r["v"]) for r in keep] == [("a", 1), ("b", 2), ("c", 5)]
+    assert [r["v"] for r in dups] == [3, 4]
+    keep, _ = dedup([{"k": 1}, {"k": 1}], key="k")
+    assert len(keep) == 1

@@ -1,0 +1,365 @@
+"""s1kit.select: the s1K funnel, domain-diverse 2^-rank sampling, ablations, outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import s1kit.select as sel
+from s1kit.records import read_table, write_table
+from s1kit.select import (
+    BenchmarkSource,
+    SelectConfig,
+    by_length,
+    composition,
+    format_ok,
+    run,
+    sample_domains,
+    select_ablation,
+    select_s1k,
+    summary,
+)
+
+MODELS = ("small", "big")
+BENCH = {"aime": BenchmarkSource(r"aime"), "gpqa": BenchmarkSource(r"gpqa", weight=0.5)}
+
+
+def cfg(**kw) -> SelectConfig:
+    base = dict(size=10, seed=0, attempt_models=MODELS, benchmark_sources=BENCH, long_source_pattern=r"^math",
+                long_min_tokens=100, keep_asy_pattern=r"aime", uniform_until=5)
+    base.update(kw)
+    return SelectConfig(**base)
+
+
+_counter = iter(range(10**9))
+
+
+def row(question=None, *, source_type="other", domain="D0", tokens=10, teacher=True, small=False, big=False,
+        thinking="t", rid=None):
+    n = next(_counter)
+    return {"id": rid or f"r{n:06d}", "question": question if question is not None else f"question {n}",
+            "source_type": source_type, "domain": domain, "thinking": thinking, "thinking_tokens": tokens,
+            "teacher_correct": teacher, "small_correct": small, "big_correct": big}
+
+
+# ---- the funnel ---------------------------------------------------------------------
+
+
+def funnel_rows():
+    """Rows labelled by the funnel step that should drop them (None = survives to sampling)."""
+    return [
+        # features
+        (row(thinking=None, tokens=None, teacher=None), "with_features"),
+        (row(domain=None), "with_features"),
+        (row(small=None), "with_features"),
+        (row(big=None), "with_features"),
+        # format
+        (row("see [asy] draw((0,0)); [/asy] and solve", source_type="math"), "after_format"),
+        (row("![image](x.png) what is shown", source_type="math"), "after_format"),  # case-insensitive
+        (row("p1. do this p2. do that"), "after_format"),
+        (row("p123. last part"), "after_format"),
+        (row("compute **12** squared"), "after_format"),
+        (row("[asy] draw((0,0)); [/asy] ![Image](y.png)", source_type="aime_1983_2021"), "after_format"),
+        (row("[asy] draw((0,0)); [/asy] find the area", source_type="qq8933/AIME_1983_2024", teacher=False,
+             domain="D1", tokens=40), None),  # asy kept for the keep_asy source
+        (row("a **bold** word, no digits"), None),
+        (row("top1. is not an enumeration"), None),
+        # difficulty
+        (row(small=True), "after_difficulty"),
+        (row(big=True), "after_difficulty"),
+        (row(small=True, big=True, source_type="aime"), "after_difficulty"),
+        # preselection (teacher-correct benchmark rows; teacher-correct long rows of the long source)
+        (row(source_type="AIME", domain="D1", tokens=30), "preselected"),
+        (row(source_type="gpqa_diamond_train", domain="D2", tokens=20), "preselected"),
+        (row(source_type="math/level5", domain="D3", tokens=101), "preselected"),
+        (row(source_type="math/level5", domain="D3", tokens=100), None),  # not longer than long_min_tokens
+        (row(source_type="math/level5", domain="D3", tokens=500, teacher=False), None),
+        (row(source_type="gpqa", domain="D2", teacher=False), None),
+        (row(source_type="olympiad_math", domain="D3", tokens=900), None),  # pattern anchored: not the long source
+        # plain rows
+        *[(row(domain=f"D{i % 4}", tokens=5 + i), None) for i in range(8)],
+    ]
+
+
+def test_funnel_counts_and_filters():
+    labelled = funnel_rows()
+    rows = [r for r, _ in labelled]
+    selection, funnel = select_s1k(rows, cfg(size=8))
+    counts = {f["step"]: f["count"] for f in funnel}
+    assert list(counts) == ["collected", "with_features", "after_format", "after_difficulty", "preselected",
+                            "selected"]
+    dropped = Counter(step for _, step in labelled)
+    n = len(rows)
+    assert counts["collected"] == n
+    assert counts["with_features"] == n - dropped["with_features"]
+    assert counts["after_format"] == counts["with_features"] - dropped["after_format"]
+    assert counts["after_difficulty"] == counts["after_format"] - dropped["after_difficulty"]
+    assert counts["preselected"] == dropped["preselected"] == 3
+    assert counts["selected"] == len(selection) == 8
+    assert all(f["description"] for f in funnel)
+    # preselected rows come first, longest first
+    pre = [r for r, step in labelled if step == "preselected"]
+    assert selection[:3] == by_length(pre)
+    allowed = {r["id"] for r, step in labelled if step in (None, "preselected")}
+    assert {r["id"] for r in selection} <= allowed
+    assert len({r["id"] for r in selection}) == len(selection)
+
+
+def test_funnel_takes_everything_when_pool_is_small():
+    labelled = funnel_rows()
+    rows = [r for r, _ in labelled]
+    selection, funnel = select_s1k(rows, cfg(size=1000))
+    survivors = {r["id"] for r, step in labelled if step in (None, "preselected")}
+    assert {r["id"] for r in selection} == survivors
+    assert funnel[-1]["count"] == len(survivors)
+
+
+def test_format_filters_individually():
+    c = cfg()
+    assert not format_ok(row("[asy] x"), c)
+    assert format_ok(row("[asy] x", source_type="AIME 2020"), c)
+    assert not format_ok(row("[asy] x", source_type="AIME 2020"), cfg(keep_asy_pattern=""))
+    assert not format_ok(row("look ![IMAGE](a)"), c)
+    assert not format_ok(row("p7. first"), c)
+    assert format_ok(row("p1000. is four digits"), c)
+    assert not format_ok(row("**x=3**"), c)
+    assert format_ok(row("**note** nothing numeric"), c)
+    assert format_ok(row(""), c) and format_ok(dict(row(), question=None), c)
+
+
+def test_preselection_larger_than_size_errors():
+    rows = [row(source_type="aime", domain="D1", tokens=i + 1) for i in range(5)] + [row() for _ in range(5)]
+    with pytest.raises(ValueError, match=r"5 questions preselected, more than select.size=4"):
+        select_s1k(rows, cfg(size=4))
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="domain_sampling"):
+        SelectConfig(domain_sampling="random")
+    with pytest.raises(ValueError, match="select.size"):
+        SelectConfig(size=0)
+
+
+# ---- determinism --------------------------------------------------------------------
+
+
+def big_pool(n=400, domains=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return [row(domain=f"D{int(rng.integers(domains))}", tokens=int(rng.integers(1, 1000)),
+                source_type="aime" if i % 40 == 0 else "other", small=bool(rng.random() < 0.2))
+            for i in range(n)]
+
+
+def test_same_seed_same_selection_different_seed_differs():
+    rows = big_pool()
+    a, _ = select_s1k(rows, cfg(size=60, seed=1))
+    b, _ = select_s1k([dict(r) for r in rows], cfg(size=60, seed=1))
+    c, _ = select_s1k(rows, cfg(size=60, seed=2))
+    assert [r["id"] for r in a] == [r["id"] for r in b]
+    assert [r["id"] for r in a] != [r["id"] for r in c]
+    assert {r["id"] for r in a} != {r["id"] for r in c}
+    for name in ("1K-random", "1K-diverse"):
+        x = select_ablation(name, rows, cfg(size=60, seed=1))
+        assert [r["id"] for r in x] == [r["id"] for r in select_ablation(name, rows, cfg(size=60, seed=1))]
+        assert [r["id"] for r in x] != [r["id"] for r in select_ablation(name, rows, cfg(size=60, seed=2))]
+
+
+def test_input_order_of_equal_rows_does_not_matter_for_longest():
+    rows = big_pool()
+    assert [r["id"] for r in select_ablation("1K-longest", rows, cfg(size=50))] == \
+        [r["id"] for r in select_ablation("1K-longest", rows[::-1], cfg(size=50))]
+
+
+# ---- domain sampling ----------------------------------------------------------------
+
+
+def domain_pool(per_domain=30, domains=10):
+    return [row(domain=f"D{d}", tokens=t + 1) for d in range(domains) for t in range(per_domain)]
+
+
+def test_notebook_sampling_switches_to_benchmark_domains():
+    rows = domain_pool()
+    picked = sample_domains(rows, 25, np.random.default_rng(0), length_weighted=True, uniform_until=10,
+                            already=0, domain_weights={"D3": 1.0})
+    assert len(picked) == 25
+    assert all(r["domain"] == "D3" for r in picked[10:])
+    assert Counter(r["domain"] for r in picked[:10])["D3"] < 10
+    # `already` counts the preselected questions toward uniform_until
+    picked = sample_domains(rows, 10, np.random.default_rng(0), length_weighted=True, uniform_until=10,
+                            already=6, domain_weights={"D3": 1.0})
+    assert all(r["domain"] == "D3" for r in picked[4:])
+
+
+def test_uniform_sampling_ignores_weights():
+    rows = domain_pool()
+    picked = sample_domains(rows, 100, np.random.default_rng(0), length_weighted=True, uniform_until=None,
+                            domain_weights={"D3": 1.0})
+    share = Counter(r["domain"] for r in picked)["D3"] / len(picked)
+    assert share < 0.25  # ~1/10, not all
+
+
+def test_benchmark_weights_follow_source_weights():
+    """GPQA domains get half the weight of AIME domains after uniform_until."""
+    rows = domain_pool(per_domain=400, domains=4)
+    weights = {"D0": 1.0, "D1": 0.5}
+    picked = sample_domains(rows, 600, np.random.default_rng(0), length_weighted=True, uniform_until=0,
+                            domain_weights=weights)
+    c = Counter(r["domain"] for r in picked)
+    assert set(c) == {"D0", "D1"}
+    assert 1.6 < c["D0"] / c["D1"] < 2.5
+
+
+def test_select_s1k_builds_weights_from_preselected_benchmarks(monkeypatch):
+    seen = {}
+    real = sel.sample_domains
+
+    def spy(*a, **kw):
+        seen.update(kw)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(sel, "sample_domains", spy)
+    rows = [row(source_type="aime", domain="A"), row(source_type="aime", domain="A"),
+            row(source_type="gpqa", domain="G"), row(source_type="gpqa", domain="A"),
+            row(source_type="aime", domain="X", teacher=False)] + domain_pool(5, 3)
+    select_s1k(rows, cfg(size=10))
+    assert seen["domain_weights"] == {"A": 2.5, "G": 0.5}
+    assert seen["already"] == 4 and seen["uniform_until"] == 5
+    select_s1k(rows, cfg(size=10, domain_sampling="uniform"))
+    assert seen["uniform_until"] is None
+
+
+def test_notebook_vs_uniform_through_select_s1k():
+    rows = [row(source_type="aime", domain="B", tokens=1000)]  # one benchmark question in domain B
+    rows += domain_pool(per_domain=40, domains=8)
+    rows += [row(domain="B", tokens=t + 1) for t in range(60)]
+    nb, _ = select_s1k(rows, cfg(size=50, uniform_until=10))
+    un, _ = select_s1k(rows, cfg(size=50, uniform_until=10, domain_sampling="uniform"))
+    assert all(r["domain"] == "B" for r in nb[10:])
+    assert Counter(r["domain"] for r in un)["B"] < 20
+
+
+def test_two_to_the_minus_rank_favours_longest():
+    rows = [row(domain="D", tokens=t) for t in range(10, 0, -1)]  # tokens 10 (rank 0) .. 1 (rank 9)
+    rng = np.random.default_rng(0)
+    n = 4000
+    first = Counter(sample_domains(rows, 1, rng, length_weighted=True)[0]["thinking_tokens"] for _ in range(n))
+    assert abs(first[10] / n - 0.5) < 0.03
+    assert abs(first[9] / n - 0.25) < 0.03
+    assert abs(first[8] / n - 0.125) < 0.02
+    assert first[10] > first[9] > first[8] > first[7]
+    flat = Counter(sample_domains(rows, 1, rng, length_weighted=False)[0]["thinking_tokens"] for _ in range(n))
+    assert all(abs(flat[t] / n - 0.1) < 0.03 for t in range(1, 11))
+
+
+def test_exhausted_domains_removed():
+    rows = [row(domain="small", tokens=1)] + [row(domain="big", tokens=t + 1) for t in range(20)]
+    picked = sample_domains(rows, 21, np.random.default_rng(0), length_weighted=True)
+    assert len(picked) == 21 and len({r["id"] for r in picked}) == 21
+    assert sample_domains(rows, 100, np.random.default_rng(0), length_weighted=False).__len__() == 21
+    # once the only weighted domain is exhausted, sampling goes back to uniform instead of failing
+    picked = sample_domains(rows, 21, np.random.default_rng(0), length_weighted=True, uniform_until=0,
+                            domain_weights={"small": 1.0})
+    assert picked[0]["domain"] == "small" and len(picked) == 21
+    assert sample_domains([], 5, np.random.default_rng(0), length_weighted=True) == []
+
+
+# ---- ablations ----------------------------------------------------------------------
+
+
+def ablation_pool():
+    rows = [row(domain="big", tokens=t + 1, small=t % 3 == 0) for t in range(100)]
+    rows += [row(domain=f"rare{i}", tokens=1000 + i) for i in range(5)]
+    rows += [row("[asy] x", domain="big", tokens=5000), row(domain="big", tokens=6000, thinking=None)]
+    return rows
+
+
+def test_ablation_1k_random():
+    rows = ablation_pool()
+    out = select_ablation("1K-random", rows, cfg(size=30))
+    assert len(out) == len({r["id"] for r in out}) == 30
+    assert all(r["thinking"] is not None and "[asy]" not in r["question"] for r in out)
+    # no difficulty filter for the ablations
+    assert any(r["small_correct"] for r in select_ablation("1K-random", rows, cfg(size=1000)))
+    assert len(select_ablation("1K-random", rows, cfg(size=1000))) == 105
+
+
+def test_ablation_1k_diverse_spreads_over_domains():
+    rows = ablation_pool()
+    diverse = select_ablation("1K-diverse", rows, cfg(size=20))
+    rand = select_ablation("1K-random", rows, cfg(size=20))
+    rare = lambda sel_: sum(r["domain"].startswith("rare") for r in sel_)  # noqa: E731
+    assert rare(diverse) >= 4 and rare(rand) <= 3
+
+
+def test_ablation_1k_longest():
+    rows = ablation_pool()
+    out = select_ablation("1K-longest", rows, cfg(size=7))
+    assert [r["thinking_tokens"] for r in out] == [1004, 1003, 1002, 1001, 1000, 100, 99]  # [asy] and featureless out
+
+
+def test_ablation_59k_full():
+    rows = ablation_pool()
+    out = select_ablation("59K-full", rows, cfg(size=3))
+    assert len(out) == len(rows) - 1  # every row with features, no size cap
+    assert [r["id"] for r in out] == [r["id"] for r in rows if r["thinking"] is not None]
+
+
+def test_unknown_selection():
+    with pytest.raises(KeyError, match="1K-random"):
+        select_ablation("1K-rand", ablation_pool(), cfg())
+
+
+# ---- outputs ------------------------------------------------------------------------
+
+
+def test_composition_and_summary():
+    s = [row(domain="A", tokens=10, source_type="x"), row(domain="B", tokens=5, source_type="y", teacher=False),
+         row(domain="A", tokens=1, source_type="x")]
+    assert composition(s) == [{"domain": "A", "questions": 2, "thinking_tokens": 11},
+                              {"domain": "B", "questions": 1, "thinking_tokens": 5}]
+    info = summary(s)
+    assert info["questions"] == 3 and info["thinking_tokens"] == 16 and info["domains"] == 2
+    assert info["avg_thinking_tokens"] == pytest.approx(16 / 3)
+    assert info["teacher_correct_frac"] == pytest.approx(2 / 3)
+    assert info["source_types"] == {"x": 2, "y": 1}
+    assert summary([])["questions"] == 0
+
+
+@pytest.mark.parametrize("name", ["s1K", "1K-random", "1K-diverse", "1K-longest", "59K-full"])
+def test_run_writes_outputs(tmp_path, name):
+    rows = [r for r, _ in funnel_rows()] + big_pool(120)
+    write_table(tmp_path / "featurized.parquet", rows)
+    c = cfg(size=25)
+    info = run(name, tmp_path / "featurized.parquet", tmp_path / name, c, funnel_out=tmp_path / "funnel.csv")
+    out = tmp_path / name
+    ds = read_table(out / "dataset.parquet").to_pylist()
+    ids = (out / "ids.txt").read_text().splitlines()
+    assert ids == [r["id"] for r in ds]
+    assert [r["selection_rank"] for r in ds] == list(range(len(ds)))
+    expected = select_s1k(rows, c)[0] if name == "s1K" else select_ablation(name, rows, c)
+    assert ids == [r["id"] for r in expected]
+    assert json.loads((out / "summary.json").read_text()) == info
+    assert info["questions"] == len(ds)
+    with open(out / "composition.csv", newline="") as fh:
+        comp = list(csv.DictReader(fh))
+    assert sum(int(r["questions"]) for r in comp) == len(ds)
+    assert sum(int(r["thinking_tokens"]) for r in comp) == info["thinking_tokens"]
+    if name == "s1K":
+        with open(tmp_path / "funnel.csv", newline="") as fh:
+            funnel = list(csv.DictReader(fh))
+        assert funnel[0] == {"step": "collected", "count": str(len(rows)),
+                             "description": sel.FUNNEL_STEPS["collected"]}
+        assert funnel[-1]["count"] == str(len(ds))
+    else:
+        assert not (tmp_path / "funnel.csv").exists()
+
+
+def test_run_missing_attempt_column_names_file(tmp_path):
+    rows = [{k: v for k, v in row().items() if k != "big_correct"}]
+    write_table(tmp_path / "featurized.parquet", rows)
+    with pytest.raises(ValueError, match=r"featurized\.parquet.*big_correct"):
+        run("s1K", tmp_path / "featurized.parquet", tmp_path / "out", cfg())
