@@ -35,7 +35,7 @@ def paper_tree(tmp_path: Path) -> Path:
     aime = "aime24_nofigures"
     for setting, solved, tokens in [("bf-500", 0, 500), ("bf-1000", 4, 1000), ("bf-2000", 9, 2000),
                                     ("bf-4000", 13, 3933), ("bf-8000", 15, 5300), ("bf-auto", 15, 6984),
-                                    ("wait-2", 16, 6657), ("wait-4", 17, 7320), ("nobf", 16, 7000)]:
+                                    ("wait-2", 16, 6657), ("wait-4", 17, 7320)]:
         ev(root, "s1-32B", setting, aime, solved / 30, tokens)
     ev(root, "s1-32B", "bf-auto", "openai_math", 0.932, 3200, n=500)
     ev(root, "s1-32B", "bf-auto", "gpqa_diamond_openai", 119 / 198, 4000, n=198)
@@ -90,7 +90,7 @@ def test_paper_tree_outputs_and_statuses(paper_tree: Path, capsys):
     claims = claims_csv(out)
     status = claims["status"]
     assert status["table2.s1K.aime24"] == "match"                     # 15/30 = 50.0
-    assert status["table1.s1-32B-noBF.aime24"] == "within tolerance"  # 16/30 vs 50.0: one problem
+    assert status["table1.s1-32B-noBF.aime24"] == "match"  # bf-auto: 15/30 = 50.0
     assert status["table1.s1-32B.aime24"] == "off"                    # 50.0 vs 56.7: two problems
     assert status["table1.s1-32B.math500"] == "within tolerance"      # 93.2 vs 93.0
     assert status["table1.s1-32B.gpqa"] == "within tolerance"         # 119/198 = 60.1 vs 59.6
@@ -204,3 +204,29 @@ def test_partial_tiny_run_is_detected_before_any_eval(tmp_path: Path):
     assert (row["status"], row["tiny_value"]) == ("not run", "50.0")
     assert run_cli("--results-dir", str(root), "--mode", "paper") == 0  # explicit override
     assert claims_csv(root / "paper").loc["funnel.selected", "status"] == "off"
+
+
+def test_thinking_length_histograms(paper_tree: Path, capsys):
+    """One histogram per selection with a dataset.parquet; byte-identical on rebuild."""
+    from s1kit.records import write_table
+
+    write_table(paper_tree / "select/s1K/dataset.parquet",
+                [{"id": f"q{i}", "thinking_tokens": 1000 + 37 * i} for i in range(200)])
+    write_table(paper_tree / "select/1K-longest/dataset.parquet", [{"id": "q0", "thinking_tokens": 9000}])
+    out = paper_tree / "paper"
+    assert run_cli("--results-dir", str(paper_tree)) == 0
+    figs = {p.name for p in (out / "figures").glob("thinking-lengths-*")}
+    assert figs == {f"thinking-lengths-{s}.{x}" for s in ("s1K", "1K-longest") for x in ("png", "pdf")}
+    assert (out / "figures/thinking-lengths-s1K.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Thinking lengths of s1K: 200 questions" in (out / "report.md").read_text()
+    first = {n: (out / "figures" / n).read_bytes() for n in figs}
+    assert run_cli("--results-dir", str(paper_tree)) == 0
+    assert first == {n: (out / "figures" / n).read_bytes() for n in figs}
+    write_table(paper_tree / "select/s1K/dataset.parquet", [{"id": "q0", "tokens": 3}])
+    assert run_cli("--results-dir", str(paper_tree)) == 2
+    assert "dataset.parquet: cannot read column 'thinking_tokens'" in capsys.readouterr().err
+
+
+def test_no_dataset_no_histogram(paper_tree: Path):
+    assert run_cli("--results-dir", str(paper_tree)) == 0
+    assert not list((paper_tree / "paper/figures").glob("thinking-lengths-*"))

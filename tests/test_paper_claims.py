@@ -17,7 +17,7 @@ PAPER = Path("/work/shared/PAPER.md")
 MODELS = {"s1-32B", "s1.1-32B", "Qwen2.5-32B-Instruct", "s1-1K-random", "s1-1K-diverse", "s1-1K-longest",
           "s1-59K-full", "s1-block4096"}
 TASKS = {"aime24_nofigures", "aime25_nofigures", "openai_math", "gpqa_diamond_openai"}
-SETTING = re.compile(r"^(bf-(\d+|auto)|nobf|wait-\d+|ignore-\d+-\w+|(tcc|tccbf|scc|sccbf)-\d+|ccc-\w+|rs-\d+)$")
+SETTING = re.compile(r"^(bf-(\d+|auto)|plain|wait-\d+|ignore-\d+-\w+|(tcc|tccbf|scc|sccbf)-\d+|ccc-\w+|rs-\d+)$")
 
 
 @pytest.fixture(scope="module")

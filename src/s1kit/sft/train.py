@@ -167,8 +167,7 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
     # ---- save -------------------------------------------------------------------
     out_dir = Path(out_dir)
     accelerator.wait_for_everyone()
-    separate = tokenizer_path(model_dir).endswith(TOKENIZER_SUBDIR)
-    save_model(accelerator.unwrap_model(model), tokenizer, out_dir / "model", separate_tokenizer=separate)
+    on_gpu = torch.cuda.is_available()
     metrics = {
         "examples": len(examples),
         "samples_cut": cut,
@@ -177,9 +176,14 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         "train_runtime_s": round(runtime, 2),
         "tokens_per_s": round(tokens / runtime, 1),
         "step_time_s": round(runtime / total, 4),
+        "num_processes": accelerator.num_processes,
+        "gpu_hours": round(runtime * accelerator.num_processes / 3600, 4) if on_gpu else None,
         "final_loss": log[-1]["loss"],
         "loss_curve": log,
         "config": asdict(cfg),
     }
-    atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2))
+    if accelerator.is_main_process:
+        separate = tokenizer_path(model_dir).endswith(TOKENIZER_SUBDIR)
+        save_model(accelerator.unwrap_model(model), tokenizer, out_dir / "model", separate_tokenizer=separate)
+        atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2))
     return metrics
