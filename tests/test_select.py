@@ -10,14 +10,22 @@ import numpy as np
 import pytest
 
 import s1kit.select as sel
-from s1kit.records import read_table, write_table
+from s1kit import cli
+from s1kit.records import question_hash, read_table, write_table
 from s1kit.select import (
     BenchmarkSource,
     SelectConfig,
     by_length,
     composition,
     format_ok,
+    group_counts,
+    has_features,
+    is_hard,
+    is_preselected,
+    overlap,
+    read_ids,
     run,
+    run_overlap,
     sample_domains,
     select_ablation,
     select_s1k,
@@ -109,13 +117,23 @@ def test_funnel_counts_and_filters():
     assert len({r["id"] for r in selection}) == len(selection)
 
 
-def test_funnel_takes_everything_when_pool_is_small():
+def test_funnel_takes_everything_when_size_is_the_pool():
     labelled = funnel_rows()
     rows = [r for r, _ in labelled]
-    selection, funnel = select_s1k(rows, cfg(size=1000))
     survivors = {r["id"] for r, step in labelled if step in (None, "preselected")}
+    selection, funnel = select_s1k(rows, cfg(size=len(survivors)))
     assert {r["id"] for r in selection} == survivors
     assert funnel[-1]["count"] == len(survivors)
+
+
+def test_size_larger_than_eligible_pool_errors():
+    labelled = funnel_rows()
+    rows = [r for r, _ in labelled]
+    eligible = sum(step in (None, "preselected") for _, step in labelled)
+    with pytest.raises(ValueError, match=rf"select.size={eligible + 1} but only {eligible} questions are eligible"):
+        select_s1k(rows, cfg(size=eligible + 1))
+    with pytest.raises(ValueError, match=r"select.size=1000 .*difficulty"):
+        select_s1k(rows, cfg(size=1000))
 
 
 def test_format_filters_individually():
@@ -282,9 +300,15 @@ def test_ablation_1k_random():
     out = select_ablation("1K-random", rows, cfg(size=30))
     assert len(out) == len({r["id"] for r in out}) == 30
     assert all(r["thinking"] is not None and "[asy]" not in r["question"] for r in out)
-    # no difficulty filter for the ablations
-    assert any(r["small_correct"] for r in select_ablation("1K-random", rows, cfg(size=1000)))
-    assert len(select_ablation("1K-random", rows, cfg(size=1000))) == 105
+    # no difficulty filter for the ablations: all 105 quality rows, solved ones included
+    assert any(r["small_correct"] for r in select_ablation("1K-random", rows, cfg(size=105)))
+    assert len(select_ablation("1K-random", rows, cfg(size=105))) == 105
+
+
+@pytest.mark.parametrize("name", ["1K-random", "1K-diverse", "1K-longest"])
+def test_ablation_size_larger_than_quality_pool_errors(name):
+    with pytest.raises(ValueError, match=rf"select.size=106 but only 105 questions are eligible .*{name}"):
+        select_ablation(name, ablation_pool(), cfg(size=106))
 
 
 def test_ablation_1k_diverse_spreads_over_domains():
@@ -363,3 +387,190 @@ def test_run_missing_attempt_column_names_file(tmp_path):
     write_table(tmp_path / "featurized.parquet", rows)
     with pytest.raises(ValueError, match=r"featurized\.parquet.*big_correct"):
         run("s1K", tmp_path / "featurized.parquet", tmp_path / "out", cfg())
+
+
+def test_group_counts_by_source_and_source_type():
+    s = [row(source_type="AIME/2020", domain="A", tokens=10), row(source_type="AIME/2021", domain="A", tokens=20),
+         row(source_type="gpqa", domain="B", tokens=5)]
+    s[0]["source"] = s[1]["source"] = "aime"
+    s[2]["source"] = "gpqa"
+    assert group_counts(s, "source") == [
+        {"source": "aime", "questions": 2, "thinking_tokens": 30, "avg_thinking_tokens": 15.0},
+        {"source": "gpqa", "questions": 1, "thinking_tokens": 5, "avg_thinking_tokens": 5.0}]
+    by_type = group_counts(s, "source_type")
+    assert [r["source_type"] for r in by_type] == ["AIME/2020", "AIME/2021", "gpqa"]  # ties by name
+    assert group_counts([row()], "source")[0]["source"] == "(none)"  # a featurized file without `source`
+
+
+def test_run_writes_sources_for_the_claims(tmp_path):
+    """59K-full/sources.csv: one row per `source`, so "source~<regex>:avg_thinking_tokens" finds one row."""
+    rows = big_pool(60)
+    for i, r in enumerate(rows):
+        r["source"] = ["numina", "aime", "gpqa"][i % 3]
+        r["source_type"] = f"{r['source']}/part{i % 2}"
+    write_table(tmp_path / "featurized.parquet", rows)
+    run("59K-full", tmp_path / "featurized.parquet", tmp_path / "out", cfg())
+    with open(tmp_path / "out" / "sources.csv", newline="") as fh:
+        src = {r["source"]: r for r in csv.DictReader(fh)}
+    assert list(next(iter(src.values()))) == ["source", "questions", "thinking_tokens", "avg_thinking_tokens"]
+    aime = [r for r in rows if r["source"] == "aime"]
+    assert int(src["aime"]["questions"]) == len(aime)
+    assert float(src["aime"]["avg_thinking_tokens"]) == pytest.approx(
+        sum(r["thinking_tokens"] for r in aime) / len(aime), abs=0.05)
+    with open(tmp_path / "out" / "source_types.csv", newline="") as fh:
+        types = list(csv.DictReader(fh))
+    assert len(types) == 6 and sum(int(r["questions"]) for r in types) == len(rows)
+
+
+# ---- properties of s1K --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_s1k_properties(seed):
+    """Exactly N unique ids, every one passes the filters, every preselected row is in,
+    small domains get exhausted without error."""
+    rng = np.random.default_rng(100 + seed)
+    rows = []
+    for i in range(300):
+        d = int(rng.zipf(1.6)) % 15  # skewed domain sizes: some domains have one or two rows
+        rows.append(row(f"q{seed}-{i}" + (" [asy]" if rng.random() < 0.05 else ""), domain=f"D{d}",
+                        tokens=int(rng.integers(1, 400)), teacher=bool(rng.random() < 0.6),
+                        source_type=str(rng.choice(["aime", "gpqa", "math/l5"] + ["other"] * 12)),
+                        small=bool(rng.random() < 0.3), big=bool(rng.random() < 0.2),
+                        thinking=None if rng.random() < 0.03 else "t"))
+    c = cfg(size=40 + 10 * seed, seed=seed, uniform_until=20)
+    eligible = [r for r in rows if has_features(r, c) and format_ok(r, c) and is_hard(r, c)]
+    pre = {r["id"] for r in eligible if is_preselected(r, c)}
+    assert 5 <= len(pre) < c.size < len(eligible)
+    selection, funnel = select_s1k(rows, c)
+    ids = [r["id"] for r in selection]
+    assert len(ids) == len(set(ids)) == c.size
+    assert set(ids) <= {r["id"] for r in eligible}
+    assert pre <= set(ids) and set(ids[:len(pre)]) == pre
+    assert funnel[-1]["count"] == c.size and funnel[-2]["count"] == len(pre)
+    # the whole eligible pool: every domain is exhausted along the way
+    everything, _ = select_s1k(rows, cfg(size=len(eligible), seed=seed, uniform_until=20))
+    assert sorted(r["id"] for r in everything) == sorted(r["id"] for r in eligible)
+
+
+def test_ranks_past_the_float_underflow_are_never_drawn():
+    """2^-rank is exactly 0 from rank 1075 on: those rows of a big domain are never picked."""
+    rows = [row(domain="D", tokens=2000 - t) for t in range(1100)]
+    picked = sample_domains(rows, 60, np.random.default_rng(0), length_weighted=True)
+    ranks = sorted(2000 - r["thinking_tokens"] for r in picked)
+    assert ranks[-1] < 1075 and len(set(ranks)) == 60
+
+
+# ---- a hand-built pool with worked-out picks ----------------------------------------
+
+
+def hand_pool():
+    """Three preselected rows, two hard rows left for sampling (one domain), three dropped."""
+    return {
+        "A1": row(source_type="aime", domain="Alg", tokens=50, rid="A1"),                 # preselected
+        "G1": row(source_type="gpqa", domain="Phys", tokens=40, rid="G1"),                # preselected
+        "M1": row(source_type="math/l5", domain="Alg", tokens=150, rid="M1"),             # preselected (long)
+        "A2": row(source_type="aime", domain="Alg", tokens=70, teacher=False, rid="A2"),  # teacher wrong: sampled
+        "M2": row(source_type="math/l5", domain="Alg", tokens=90, rid="M2"),              # not long: sampled
+        "E1": row(domain="Alg", small=True, rid="E1"),                                    # solved: dropped
+        "F1": row("[asy] x", domain="Alg", rid="F1"),                                     # format: dropped
+        "N1": row(domain=None, rid="N1"),                                                 # no domain: dropped
+    }
+
+
+def test_hand_built_pool_without_randomness():
+    pool = hand_pool()
+    selection, funnel = select_s1k(list(pool.values()), cfg(size=3, seed=123))
+    assert [r["id"] for r in selection] == ["M1", "A1", "G1"]  # preselected, longest first
+    assert [f["count"] for f in funnel] == [8, 7, 6, 5, 3, 3]
+    selection, _ = select_s1k(list(pool.values()), cfg(size=5, seed=123))
+    assert [r["id"] for r in selection[:3]] == ["M1", "A1", "G1"] and {r["id"] for r in selection[3:]} == {"A2", "M2"}
+
+
+@pytest.mark.parametrize("seed, expected", [(0, "M2"), (4, "A2")])
+def test_hand_built_pool_worked_out_draw(seed, expected):
+    """One draw in one domain (Alg: M2 rank 0, A2 rank 1): P(M2) = 1/(1 + 1/2) = 2/3.
+
+    Choosing among one domain takes no random number, so the draw is the generator's first
+    double u: M2 when u < 2/3. Seed 0 gives u = 0.637 (M2), seed 4 gives u = 0.943 (A2).
+    """
+    u = np.random.default_rng(seed).random()
+    assert (u < 2 / 3) == (expected == "M2")
+    selection, _ = select_s1k(list(hand_pool().values()), cfg(size=4, seed=seed))
+    assert [r["id"] for r in selection] == ["M1", "A1", "G1", expected]
+
+
+# ---- byte-identical outputs ---------------------------------------------------------
+
+
+def test_run_is_byte_identical_for_a_seed(tmp_path):
+    rows = [r for r, _ in funnel_rows()] + big_pool(300)
+    write_table(tmp_path / "featurized.parquet", rows)
+    out = {}
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        run("s1K", tmp_path / "featurized.parquet", tmp_path / name, cfg(size=80, seed=seed),
+            funnel_out=tmp_path / name / "funnel.csv")
+        out[name] = {f: (tmp_path / name / f).read_bytes() for f in (*sel.OUTPUTS, "funnel.csv")}
+    assert out["a"] == out["b"]
+    assert out["a"]["ids.txt"] != out["c"]["ids.txt"]
+    assert out["a"]["dataset.parquet"] != out["c"]["dataset.parquet"]
+    assert out["a"]["funnel.csv"] == out["c"]["funnel.csv"]  # the funnel does not depend on the seed
+
+
+# ---- review mode: overlap with the published s1K ------------------------------------
+
+
+def test_overlap_counts():
+    info = overlap(["a", "b", "c", "c"], ["b", "c", "d", "e"])
+    assert (info["ours"], info["published"], info["intersection"]) == (3, 4, 2)
+    assert (info["ours_only"], info["published_only"]) == (1, 2)
+    assert info["jaccard"] == pytest.approx(2 / 5)
+    assert info["duplicates"] == {"ours": 1, "published": 0}
+    assert "domains" not in info
+    info = overlap(["a", "b"], ["b", "z"], domains={"a": "Alg", "b": "Alg", "c": "Geo"})
+    assert info["published_in_pool"] == 1
+    assert info["domains"] == [{"domain": "Alg", "ours": 2, "published": 1, "both": 1},
+                               {"domain": "(not in pool)", "ours": 0, "published": 1, "both": 0}]
+
+
+def test_read_ids_formats(tmp_path):
+    (tmp_path / "ids.txt").write_text("x1\n\nx2\n")
+    assert read_ids(tmp_path / "ids.txt") == ["x1", "x2"]
+    write_table(tmp_path / "published.parquet", [{"question": "What is 1+1?", "cot": "t"}, {"question": "Q2"}])
+    assert read_ids(tmp_path / "published.parquet") == [question_hash("What is 1+1?"), question_hash("Q2")]
+    write_table(tmp_path / "with_id.parquet", [{"id": "x9"}])
+    assert read_ids(tmp_path / "with_id.parquet") == ["x9"]
+    (tmp_path / "s1K.jsonl").write_text('{"question": "Q2", "id": "ignored"}\n')
+    assert read_ids(tmp_path / "s1K.jsonl") == [question_hash("Q2")]
+    write_table(tmp_path / "neither.parquet", [{"text": "x"}])
+    with pytest.raises(ValueError, match="'question' or an 'id' column"):
+        read_ids(tmp_path / "neither.parquet")
+    (tmp_path / "empty.txt").write_text("\n")
+    with pytest.raises(ValueError, match="empty.txt: no question ids"):
+        read_ids(tmp_path / "empty.txt")
+    with pytest.raises(ValueError, match="missing.txt: cannot read"):
+        read_ids(tmp_path / "missing.txt")
+
+
+def test_select_overlap_cli(tmp_path, capsys):
+    """Our s1K against a 'published' parquet that shares half of it, through the CLI."""
+    pool = [row(f"question {i}", domain=f"D{i % 2}", rid=question_hash(f"question {i}")) for i in range(8)]
+    write_table(tmp_path / "featurized.parquet", pool)
+    (tmp_path / "ids.txt").write_text("".join(r["id"] + "\n" for r in pool[:4]))
+    published = [{"question": f"question {i}"} for i in (2, 3, 4, 5)] + [{"question": "not in our pool"}]
+    write_table(tmp_path / "s1K.parquet", published)
+    argv = ["select-overlap", "--ids", str(tmp_path / "ids.txt"), "--published", str(tmp_path / "s1K.parquet"),
+            "--out", str(tmp_path / "overlap.json")]
+    assert cli.main(argv + ["--featurized", str(tmp_path / "featurized.parquet")]) == 0
+    assert json.loads(capsys.readouterr().out) == {"ours": 4, "published": 5, "intersection": 2,
+                                                   "jaccard": pytest.approx(2 / 7, abs=1e-6)}
+    info = json.loads((tmp_path / "overlap.json").read_text())
+    assert info["published_in_pool"] == 4
+    assert {d["domain"]: (d["ours"], d["published"], d["both"]) for d in info["domains"]} == \
+        {"D0": (2, 2, 1), "D1": (2, 2, 1), "(not in pool)": (0, 1, 0)}
+    assert info["inputs"]["featurized"].endswith("featurized.parquet")
+    assert cli.main(argv) == 0  # --featurized is optional
+    assert "domains" not in json.loads((tmp_path / "overlap.json").read_text())
+    assert cli.main(argv[:-2] + ["--out", str(tmp_path / "o.json"), "--published", str(tmp_path / "nope.txt")]) == 2
+    assert "nope.txt: cannot read" in capsys.readouterr().err
+    assert run_overlap(tmp_path / "ids.txt", tmp_path / "ids.txt", tmp_path / "self.json")["jaccard"] == 1.0

@@ -93,6 +93,13 @@ def _select(a: argparse.Namespace) -> None:
     print(json.dumps(run(a.name, a.featurized, a.out_dir, cfg, a.funnel_out)))
 
 
+def _select_overlap(a: argparse.Namespace) -> None:
+    from s1kit.select import run_overlap
+
+    info = run_overlap(a.ids, a.published, a.out, a.featurized)
+    print(json.dumps({k: info[k] for k in ("ours", "published", "intersection", "jaccard")}))
+
+
 def _train(a: argparse.Namespace) -> None:
     from s1kit.sft.train import TrainConfig, train
 
@@ -130,10 +137,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                    ("--domains",), ("--length-tokenizer",), ("--out",)]),
         "select": (_select, [("--name",), ("--featurized",), ("--out-dir",), ("--config-json",),
                              ("--funnel-out",)]),
+        "select-overlap": (_select_overlap, [("--ids",), ("--published",), ("--featurized",), ("--out",)]),
         "train": (_train, [("--model",), ("--data",), ("--out-dir",), ("--config-json",)]),
         "where": (_where, [("results",)]),
     }
-    optional = {"--eval", "--funnel-out", "--text-field", "--attempt-grades"}
+    # a flag, or "command --flag" where the flag is required elsewhere
+    optional = {"--eval", "--funnel-out", "--text-field", "--attempt-grades", "select-overlap --featurized"}
     defaults = {"--text-field": "attempt", "--backend": "metadata", "--config-json": "{}", "--options-json": "{}"}
     for name, (fn, flags) in commands.items():
         p = sub.add_parser(name)
@@ -143,7 +152,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             if nargs:
                 kw["nargs"] = nargs
             if flag.startswith("--"):
-                kw["required"] = flag not in optional and flag not in defaults
+                kw["required"] = not optional & {flag, f"{name} {flag}"} and flag not in defaults
                 if flag in defaults:
                     kw["default"] = defaults[flag]
             p.add_argument(flag, **kw)

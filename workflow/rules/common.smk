@@ -69,7 +69,9 @@ def get_eval_results():
 
 
 def get_select_outputs():
-    return expand("results/select/{selection}/summary.json", selection=SELECTIONS) + ["results/select/funnel.csv"]
+    return expand("results/select/{selection}/{file}", selection=SELECTIONS, file=["summary.json", "sources.csv"]) + [
+        "results/select/funnel.csv"
+    ]
 
 
 def get_final_output():

@@ -1,4 +1,6 @@
-# Select: s1K (PAPER.md step 4) and the Table 2 ablation sets, seeded.
+# Select: s1K (PAPER.md step 4) and the Table 2 ablation sets, seeded (docs/select.md).
+# Review mode (`s1kit select-overlap`, overlap with the published s1K) is run by hand:
+# the published ids are not available offline.
 SELECT_CFG = {k: v for k, v in config["select"].items() if k != "selections"} | {
     "attempt_models": config["featurize"]["attempt_models"]
 }
@@ -11,6 +13,8 @@ rule select_s1k:
         dataset="results/select/s1K/dataset.parquet",
         ids="results/select/s1K/ids.txt",
         composition="results/select/s1K/composition.csv",
+        sources="results/select/s1K/sources.csv",
+        source_types="results/select/s1K/source_types.csv",
         summary="results/select/s1K/summary.json",
         funnel="results/select/funnel.csv",
     params:
@@ -29,6 +33,8 @@ rule select_ablation:
         dataset="results/select/{ablation}/dataset.parquet",
         ids="results/select/{ablation}/ids.txt",
         composition="results/select/{ablation}/composition.csv",
+        sources="results/select/{ablation}/sources.csv",
+        source_types="results/select/{ablation}/source_types.csv",
         summary="results/select/{ablation}/summary.json",
     params:
         cfg=as_json(SELECT_CFG),

@@ -6,7 +6,8 @@
 
 Writes (under --out-dir): tables/{results,scaling_methods}.{csv,md,tex}, figures/scaling.{png,pdf},
 claims.csv, report.md, report.html; and, when their inputs exist, tables/funnel.*,
-tables/funnel_collect.*, tables/selections.*, figures/composition-{selection}.{png,pdf}.
+tables/funnel_collect.*, tables/selections.*, figures/composition-{selection}.{png,pdf},
+figures/thinking-lengths-{selection}.{png,pdf}.
 A tiny results tree (tiny*-named models, runs, sources or eval sets; or --mode tiny) is
 detected and its numbers are shown as tiny values only, never compared with the paper.
 """
@@ -91,6 +92,10 @@ def _figures(evals: pd.DataFrame, results_dir: Path, out: Path, tiny: bool) -> l
         selection = comp.parent.name
         stem = out / "figures" / f"composition-{selection}"
         built.append((f"figures/{stem.name}.png", figures.composition_figure(comp, stem, selection, tiny=tiny)))
+    for dataset in sorted(results_dir.glob("select/*/dataset.parquet")):
+        selection = dataset.parent.name
+        stem = out / "figures" / f"thinking-lengths-{selection}"
+        built.append((f"figures/{stem.name}.png", figures.thinking_length_figure(dataset, stem, selection, tiny=tiny)))
     return built
 
 

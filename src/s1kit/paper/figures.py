@@ -1,4 +1,5 @@
-"""Figures: the test-time scaling curve (Figure 1 style) and the s1K domain composition (Figure 2, left).
+"""Figures: the test-time scaling curve (Figure 1 style), the s1K domain composition (Figure 2,
+left) and each selection's thinking-length histogram.
 
 Each builder writes ``<stem>.png`` and ``<stem>.pdf`` atomically and returns its caption;
 figures of the tiny default run say so in the title and the caption.
@@ -13,9 +14,12 @@ import matplotlib
 matplotlib.use("Agg")  # headless: builds run on login nodes and CI without a display
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
 
-from s1kit.paper.io import read_csv, require_int_column, save_figure  # noqa: E402
+from s1kit.paper.io import InputError, read_csv, require_int_column, save_figure  # noqa: E402
 from s1kit.paper.results import is_tiny, task_label, task_sort_key  # noqa: E402
 
 TINY_NOTE = "Tiny default run (make demo): shows the pipeline works; not paper numbers."
@@ -104,3 +108,41 @@ def composition_figure(path: str | Path, stem: str | Path, selection: str, tiny:
     caption = f"Domain composition of {selection}: questions per domain ({total:,} questions, {len(df)} domains)."
     return f"{caption} {TINY_NOTE}" if tiny else caption
 
+
+
+def read_thinking_tokens(path: str | Path) -> np.ndarray:
+    """The ``thinking_tokens`` column of a selection's ``dataset.parquet`` (nulls are an error)."""
+    try:
+        table = pq.read_table(path, columns=["thinking_tokens"])
+    except (OSError, pa.ArrowInvalid, KeyError) as e:
+        raise InputError(f"{path}: cannot read column 'thinking_tokens' ({e})") from None
+    values = table.column("thinking_tokens")
+    if values.null_count:
+        raise InputError(f"{path}: column 'thinking_tokens' has {values.null_count} null(s)")
+    return np.asarray(values.to_pylist(), dtype=np.int64)
+
+
+def thinking_length_figure(path: str | Path, stem: str | Path, selection: str, tiny: bool = False) -> str:
+    """Histogram of thinking tokens per question from a selection's ``dataset.parquet``, with
+    the mean and median marked; returns the caption."""
+    tokens = read_thinking_tokens(path)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    if tokens.size == 0:
+        ax.text(0.5, 0.5, "no questions", ha="center", va="center")
+        ax.set_axis_off()
+        _save(fig, stem)
+        return f"Thinking lengths of {selection}: no questions."
+    mean, median = float(tokens.mean()), float(np.median(tokens))
+    width = max(1, -(-int(tokens.max() + 1) // 40))  # about 40 bins, whole tokens wide: no empty slivers
+    ax.hist(tokens, bins=np.arange(0, int(tokens.max()) + width + 1, width), color="C0")
+    ax.axvline(mean, color="C1", ls="-", lw=1, label=f"mean {mean:,.0f}")
+    ax.axvline(median, color="C2", ls="--", lw=1, label=f"median {median:,.0f}")
+    ax.set_xlabel("Thinking tokens per question")
+    ax.set_ylabel("Questions")
+    ax.legend(fontsize=7, frameon=False)
+    title = f"{selection}: thinking lengths of {tokens.size:,} questions"
+    ax.set_title(f"{title}\n{TINY_NOTE}" if tiny else title, fontsize=9)
+    _save(fig, stem)
+    caption = (f"Thinking lengths of {selection}: {tokens.size:,} questions, {int(tokens.sum()):,} thinking tokens, "
+               f"mean {mean:,.0f}, median {median:,.0f}, max {int(tokens.max()):,} (bins of {width:,} tokens).")
+    return f"{caption} {TINY_NOTE}" if tiny else caption
