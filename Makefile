@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= all
+# Where torch 2.13.0+cpu comes from if pip's configured indexes lack it, e.g.
+#   make demo PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu"
+PIP_EXTRA ?=
 
 .PHONY: install demo test test-fast lint dryrun lock bench clean
 
@@ -12,7 +15,7 @@ install: $(STAMP)
 
 $(STAMP): requirements/cpu.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/cpu.lock
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps $(PIP_EXTRA) -r requirements/cpu.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
