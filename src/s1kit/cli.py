@@ -116,7 +116,6 @@ def _where(a: argparse.Namespace) -> None:
         print(f"{label:>17}: {root / rel}")
 
 
-
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="s1kit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,9 +140,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "train": (_train, [("--model",), ("--data",), ("--out-dir",), ("--config-json",)]),
         "where": (_where, [("results",)]),
     }
-    # a flag, or "command --flag" where the flag is required elsewhere
-    optional = {"--eval", "--funnel-out", "--text-field", "--attempt-grades", "select-overlap --featurized"}
-    defaults = {"--text-field": "attempt", "--backend": "metadata", "--config-json": "{}", "--options-json": "{}"}
+    # keys are a flag, or "command --flag" where it differs from the same flag elsewhere
+    optional = {"--eval", "--funnel-out", "--attempt-grades", "select-overlap --featurized"}
+    defaults = {"--text-field": "attempt", "domains --backend": "metadata", "--config-json": "{}",
+                "--options-json": "{}"}
     for name, (fn, flags) in commands.items():
         p = sub.add_parser(name)
         for spec in flags:
@@ -152,9 +152,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             if nargs:
                 kw["nargs"] = nargs
             if flag.startswith("--"):
-                kw["required"] = not optional & {flag, f"{name} {flag}"} and flag not in defaults
-                if flag in defaults:
-                    kw["default"] = defaults[flag]
+                default = defaults.get(f"{name} {flag}", defaults.get(flag))
+                kw["required"] = not optional & {flag, f"{name} {flag}"} and default is None
+                if default is not None:
+                    kw["default"] = default
             p.add_argument(flag, **kw)
         p.set_defaults(func=fn)
     for name, module in [("evaluate", "s1kit.evaluate.run"), ("paper", "s1kit.paper.build")]:
