@@ -41,6 +41,8 @@ from importlib import metadata as md
 from pathlib import Path
 from typing import Any
 
+from s1kit.settings import load_json_arg
+
 BACKENDS = {"hf": "s1kit_hf", "vllm": "s1kit_vllm"}
 _SETTING = re.compile(r"^(?:(bf)-(\d+|auto)|(wait)-(\d+)|(plain))$")
 
@@ -181,8 +183,12 @@ def run_eval(
     model_name: str | None = None,
     dtype: str = "auto",
     model_args: dict[str, Any] | None = None,
+    task_metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run lm-eval on ``task`` with the s1kit model of ``backend``; write and return results.json."""
+    """Run lm-eval on ``task`` with the s1kit model of ``backend``; write and return results.json.
+
+    ``task_metadata`` reaches the task (e.g. ``{"control": "tcc", "budget": 4000}`` or a GPQA
+    ``shuffle_seed``); ``data_path`` is always the ``data_path`` argument."""
     import lm_eval
     from lm_eval.tasks import TaskManager
 
@@ -199,7 +205,7 @@ def run_eval(
     # ---- load
     t0 = time.time()
     lm = _load_lm(backend, str(model_dir), dtype, batch_size, seed, model_args)
-    tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata={"data_path": str(data_path)})
+    tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata={**(task_metadata or {}), "data_path": str(data_path)})
 
     # ---- evaluate
     out = lm_eval.simple_evaluate(
@@ -262,20 +268,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1234, help="seeds python, numpy and torch")
     parser.add_argument("--dtype", default="auto", help="model dtype: auto, float32, bfloat16 ...")
     parser.add_argument("--model-args", default="{}", help="JSON object of extra lm-eval model arguments")
-
-
-def _json_object(flag: str, text: str) -> dict[str, Any]:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError(f"{flag} must be a JSON object, got {text!r}")
-    return value
+    parser.add_argument("--task-metadata", default="{}",
+                        help='JSON object passed to the task, e.g. {"control": "tcc", "budget": 4000}')
 
 
 def main(args: argparse.Namespace) -> int:
     """``s1kit evaluate``: run one evaluation and print its summary line."""
     try:
-        gen_kwargs = _json_object("--gen-kwargs", args.gen_kwargs)
-        model_args = _json_object("--model-args", args.model_args)
+        gen_kwargs = load_json_arg(args.gen_kwargs, "--gen-kwargs")
+        model_args = load_json_arg(args.model_args, "--model-args")
+        task_metadata = load_json_arg(args.task_metadata, "--task-metadata")
         parse_setting(args.setting)
     except ValueError as err:
         print(f"s1kit evaluate: error: {err}", file=sys.stderr)
@@ -294,6 +296,7 @@ def main(args: argparse.Namespace) -> int:
         model_name=args.model_name,
         dtype=args.dtype,
         model_args=model_args,
+        task_metadata=task_metadata,
     )
     print(
         f"{res['model']} {res['task']} {res['setting']}: accuracy {res['accuracy']:.3f} on {res['n']}, "

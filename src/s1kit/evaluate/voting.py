@@ -27,12 +27,16 @@ def _default_equiv(a: str, b: str) -> bool:
 def group_answers(answers: Sequence[str], correct: Sequence[bool], equiv: Equiv | None = None) -> list[list[int]]:
     """Sample indices grouped by answer, in order of each group's first sample. All correct
     samples form one group; wrong non-empty answers are grouped by ``equiv`` (default
-    ``answers.is_equiv``) against each group's first member; empty answers are left out."""
+    ``answers.is_equiv``) against each group's first member; empty answers are left out.
+
+    Grouping is greedy in sample order, so the groups of the first k samples are these
+    groups cut to indices < k: one pass serves every k."""
     if len(answers) != len(correct):
         raise ValueError(f"{len(answers)} answers but {len(correct)} correctness flags")
     equiv = equiv or _default_equiv
     groups: list[list[int]] = []
     gold_group: list[int] | None = None
+    by_text: dict[str, list[int]] = {}  # the same string never needs a second comparison
     for i, (ans, ok) in enumerate(zip(answers, correct)):
         if ok:
             if gold_group is None:
@@ -43,23 +47,32 @@ def group_answers(answers: Sequence[str], correct: Sequence[bool], equiv: Equiv 
         ans = str(ans).strip()
         if not ans:
             continue
-        for g in groups:
-            if g is not gold_group and equiv(ans, str(answers[g[0]]).strip()):
-                g.append(i)
-                break
-        else:
-            groups.append([i])
+        group = by_text.get(ans)
+        if group is None:
+            reps = (g for g in groups if g is not gold_group)
+            group = next((g for g in reps if equiv(ans, str(answers[g[0]]).strip())), None)
+            if group is None:
+                group = []
+                groups.append(group)
+            by_text[ans] = group
+        group.append(i)
     return groups
 
 
-def majority_vote(answers: Sequence[str], correct: Sequence[bool], equiv: Equiv | None = None) -> tuple[int | None, bool]:
+def _vote(groups: list[list[int]], correct: Sequence[bool], k: int) -> tuple[int | None, bool]:
+    sizes = [(sum(1 for i in g if i < k), g[0]) for g in groups if g[0] < k]
+    if not sizes:
+        return None, False
+    _, first = max(sizes, key=lambda t: t[0])  # max keeps the first of equal-sized groups
+    return first, bool(correct[first])
+
+
+def majority_vote(
+    answers: Sequence[str], correct: Sequence[bool], equiv: Equiv | None = None
+) -> tuple[int | None, bool]:
     """(index of the first sample of the winning group, whether that group is correct);
     (None, False) when no sample has an answer."""
-    groups = group_answers(answers, correct, equiv)
-    if not groups:
-        return None, False
-    best = max(groups, key=len)  # max keeps the first of equal-sized groups
-    return best[0], bool(correct[best[0]])
+    return _vote(group_answers(answers, correct, equiv), correct, len(answers))
 
 
 def maj_at_k(answers: Sequence[str], correct: Sequence[bool], k: int, equiv: Equiv | None = None) -> bool:
@@ -101,10 +114,11 @@ def sample_metrics(answers: Sequence[str], correct: Sequence[bool], equiv: Equiv
     n = len(correct)
     if n == 0:
         raise ValueError("no samples")
+    groups = group_answers(answers, correct, equiv)
     out: dict[str, float] = {"exact_match": float(bool(correct[0]))}
     for k in powers_of_two(n):
         out[f"avg@{k}"] = avg_at_k(correct, k)
-        out[f"maj@{k}"] = float(maj_at_k(answers, correct, k, equiv))
+        out[f"maj@{k}"] = float(_vote(groups, correct, k)[1])
         out[f"cov@{k}"] = float(cov_at_k(correct, k))
     return out
 

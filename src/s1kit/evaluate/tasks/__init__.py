@@ -8,7 +8,6 @@ hold an underscore base YAML, 4-line leaves and a ``utils.py`` that scores with
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,8 @@ def load_local_jsonl(data_path: str | None = None, **_metadata: Any) -> dict[str
     ``data_path`` is used."""
     import datasets
 
+    from s1kit.evaluate.tasks.official import read_jsonl
+
     if not data_path:
         raise ValueError("no data_path in the task metadata; pass TaskManager(metadata={'data_path': ...})")
-    path = Path(data_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"data_path {path} does not exist")
-    with path.open(encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f if line.strip()]
-    if not rows:
-        raise ValueError(f"data_path {path} has no records")
-    return {"test": datasets.Dataset.from_list(rows, split=datasets.Split.TEST)}
+    return {"test": datasets.Dataset.from_list(read_jsonl(data_path), split=datasets.Split.TEST)}

@@ -1,0 +1,262 @@
+"""The s1 paper's evaluation tasks: the official prompts, pinned data and scoring.
+
+Prompts, copied exactly from the official fork's task code
+(``eval/lm-evaluation-harness/lm_eval/tasks/{aime,openai_math,gpqa/openai}/utils.py`` of
+simplescaling/s1 at 77272c6, read from copies of those files; the base templates also in
+simplescaling/lm-evaluation-harness: ``aime/utils.py`` @3b87ded, ``openai_math/utils.py``
+@3081381, ``gpqa/openai/utils.py`` @7f3e0ed):
+
+- AIME and MATH500: ``QUERY_TEMPLATE = "{Question}"``, the problem as it is;
+- GPQA Diamond: ``"{Question}\\n\\nA) {choice1}\\nB) {choice2}\\nC) {choice3}\\nD) {choice4}"``;
+- the conditional-control variants (PAPER.md Table 3) append ``"\\n\\n"`` and one sentence.
+  The fork chose them with environment variables (PROMPTTOKEN=N, PROMPTSTEP=N, PROMPTLONG,
+  PROMPTSHORT); here task metadata chooses them: ``control`` (none, tcc, scc, ccc-long,
+  ccc-short) and ``budget`` (tcc/scc), e.g. ``TaskManager(metadata={"control": "tcc",
+  "budget": 4000, "data_path": ...})`` or ``lm_eval --metadata '{"control": "tcc", ...}'``.
+
+Data: every task's ``custom_dataset`` is :func:`load_docs`. With metadata ``data_path`` it
+reads that local JSONL (the upstream columns: ``problem``/``answer`` for AIME and MATH,
+``Question``/``Correct Answer``/``Incorrect Answer 1-3`` for GPQA); without, it loads the
+hub dataset named in the task's ``dataset_kwargs`` (hub_path, hub_name, hub_split,
+hub_revision), never with ``trust_remote_code``. (Not ``revision``: lm-eval calls
+``custom_dataset(**metadata, **dataset_kwargs)`` and its CLI merges ``--model_args`` into the
+metadata, so a model ``revision=`` would collide.) Either way the docs are built here: id (=
+``records.question_hash``), source_id, question, answer (gold), prompt (the full prompt,
+control suffix included; ``doc_to_text: prompt``) and, for GPQA, choice1-4.
+
+GPQA answer order: the fork shuffled the choices with the global ``random`` module inside
+``process_docs`` (PAPER.md pitfalls), so the order changed with everything that ran before.
+Here each question gets its own ``random.Random(int(question_hash(q)[:8], 16) ^ shuffle_seed)``
+(metadata ``shuffle_seed``, default 0); the gold letter follows the shuffle.
+
+Scoring: ``answers.score`` (math_verify; letters for GPQA) instead of gpt-4o-mini. Unlike the
+fork, a GPQA response without a letter is wrong (the fork defaulted it to "A"). Several
+samples per question (the ``*_agg64`` tasks) add ``avg@k``, ``maj@k`` and ``cov@k`` from
+``evaluate.voting``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from s1kit import records
+
+log = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------- prompts
+
+QUERY_TEMPLATE = "{Question}"
+GPQA_TEMPLATE = "{Question}\n\nA) {choice1}\nB) {choice2}\nC) {choice3}\nD) {choice4}"
+CONTROL_PROMPTS = {
+    "tcc": "Think for up to {budget} tokens.",  # PROMPTTOKEN
+    "scc": "Think for up to {budget} steps.",  # PROMPTSTEP
+    "ccc-long": (  # PROMPTLONG
+        "Answer after a long amount of thinking. If you feel like you are finished early, spend the extra "
+        "time trying to double-check your work until you are absolutely sure that you have the correct answer."
+    ),
+    "ccc-short": "Answer after a short amount of thinking. Do not spend excessive time double-checking your work.",
+}
+CONTROLS = ("none", *CONTROL_PROMPTS)
+_NEEDS_BUDGET = ("tcc", "scc")
+
+
+def control_suffix(control: str | None = "none", budget: Any = None) -> str:
+    """The sentence a control variant appends ("" for none); ValueError names a bad value."""
+    control = "none" if control in (None, "") else str(control)
+    if control not in CONTROLS:
+        raise ValueError(f"metadata control={control!r}: expected one of {list(CONTROLS)}")
+    if control == "none":
+        if budget is not None:
+            raise ValueError(f"metadata budget={budget!r} needs control tcc or scc")
+        return ""
+    if control in _NEEDS_BUDGET:
+        ok = isinstance(budget, int) and not isinstance(budget, bool) or isinstance(budget, str) and budget.isdigit()
+        if not ok or int(budget) <= 0:
+            raise ValueError(f"metadata control={control!r} needs an integer budget > 0, got budget={budget!r}")
+        return CONTROL_PROMPTS[control].format(budget=int(budget))
+    if budget is not None:
+        raise ValueError(f"metadata budget={budget!r} does not apply to control={control!r}")
+    return CONTROL_PROMPTS[control]
+
+
+def with_control(prompt: str, control: str | None = "none", budget: Any = None) -> str:
+    """``prompt`` with the control sentence appended after a blank line, as the fork did."""
+    suffix = control_suffix(control, budget)
+    return f"{prompt}\n\n{suffix}" if suffix else prompt
+
+
+def math_prompt(question: str, control: str | None = "none", budget: Any = None) -> str:
+    return with_control(QUERY_TEMPLATE.format(Question=question), control, budget)
+
+
+def gpqa_prompt(question: str, choices: Sequence[str], control: str | None = "none", budget: Any = None) -> str:
+    if len(choices) != 4:
+        raise ValueError(f"GPQA needs 4 choices, got {len(choices)}")
+    text = GPQA_TEMPLATE.format(Question=question, **{f"choice{i + 1}": c for i, c in enumerate(choices)})
+    return with_control(text, control, budget)
+
+
+# ---------------------------------------------------------------------------- GPQA order
+
+
+def question_seed(question: str, seed: int = 0) -> int:
+    """The per-question shuffle seed: the first 32 bits of sha256(question) XOR ``seed``."""
+    from s1kit.records import question_hash
+
+    return int(question_hash(question)[:8], 16) ^ int(seed)
+
+
+def shuffle_choices(question: str, correct: str, incorrect: Sequence[str], seed: int = 0) -> tuple[list[str], str]:
+    """The four choices in this question's own order and the gold letter. The list starts
+    in the fork's order (incorrect 1-3, correct) and is shuffled by a private RNG, so the
+    global ``random`` state neither matters nor changes."""
+    if len(incorrect) != 3:
+        raise ValueError(f"GPQA needs 3 incorrect answers, got {len(incorrect)}")
+    items = [*incorrect, correct]
+    # Shuffle positions, not strings: a distractor equal to the answer cannot move the gold.
+    order = list(range(4))
+    random.Random(question_seed(question, seed)).shuffle(order)
+    return [items[i] for i in order], "ABCD"[order.index(3)]
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The local data file's records; errors name the file (and line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data_path {path} does not exist")
+    rows = records.read_jsonl(path)
+    if not rows:
+        raise ValueError(f"data_path {path} has no records")
+    return rows
+
+
+def hub_rows(hub_path: str, hub_name: str | None, hub_split: str, hub_revision: str | None) -> list[dict[str, Any]]:
+    """Rows of a hub dataset at a revision (network or the local hub cache)."""
+    import datasets
+
+    if not hub_path:
+        raise ValueError("no data_path in the task metadata and no hub_path in the task's dataset_kwargs")
+    if not hub_revision or hub_revision == "main":
+        log.warning("%s is not pinned (hub_revision=%r); results may change with the hub", hub_path, hub_revision)
+    ds = datasets.load_dataset(hub_path, hub_name or None, split=hub_split, revision=hub_revision or None)
+    return [dict(r) for r in ds]
+
+
+def _field(row: dict, names: Sequence[str], where: str) -> Any:
+    for name in names:
+        if row.get(name) is not None:
+            return row[name]
+    raise ValueError(f"{where}: none of the fields {list(names)} (has {sorted(row)})")
+
+
+def math_docs(rows: list[dict], control: str | None = "none", budget: Any = None, origin: str = "data") -> list[dict]:
+    """AIME / MATH docs; the fork's process_docs field fallbacks (problem|question, answer|orig_answer)."""
+    from s1kit.records import question_hash
+
+    docs = []
+    for n, row in enumerate(rows, 1):
+        where = f"{origin} record {n}"
+        question = str(_field(row, ("problem", "question", "orig_problem"), where))
+        answer = _field(row, ("answer", "orig_answer", "orig_orig_answer"), where)
+        source_id = row.get("unique_id", row.get("id", ""))
+        docs.append(
+            {
+                "id": question_hash(question),
+                "source_id": str(source_id),
+                "question": question,
+                "answer": str(answer),
+                "prompt": math_prompt(question, control, budget),
+            }
+        )
+    return docs
+
+
+GPQA_FIELDS = ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
+
+
+def gpqa_docs(
+    rows: list[dict], control: str | None = "none", budget: Any = None, shuffle_seed: int = 0, origin: str = "data"
+) -> list[dict]:
+    """GPQA docs with per-question shuffled choices and the gold letter."""
+    from s1kit.records import question_hash
+
+    docs = []
+    for n, row in enumerate(rows, 1):
+        missing = [f for f in GPQA_FIELDS if row.get(f) is None]
+        if missing:
+            raise ValueError(f"{origin} record {n}: missing GPQA fields {missing} (has {sorted(row)})")
+        question = str(row["Question"])
+        choices, letter = shuffle_choices(
+            question, str(row["Correct Answer"]), [str(row[f"Incorrect Answer {i}"]) for i in (1, 2, 3)], shuffle_seed
+        )
+        docs.append(
+            {
+                "id": question_hash(question),
+                "source_id": str(row.get("Record ID", "")),
+                "question": question,
+                **{f"choice{i + 1}": c for i, c in enumerate(choices)},
+                "answer": letter,
+                "prompt": gpqa_prompt(question, choices, control, budget),
+            }
+        )
+    return docs
+
+
+def load_docs(
+    kind: str,
+    data_path: str | None = None,
+    control: str | None = "none",
+    budget: Any = None,
+    shuffle_seed: int = 0,
+    hub_path: str = "",
+    hub_name: str | None = None,
+    hub_split: str = "test",
+    hub_revision: str | None = None,
+    **_metadata: Any,
+) -> dict[str, Any]:
+    """``custom_dataset`` body: {"test": Dataset of docs} from ``data_path`` or the pinned hub
+    dataset. lm-eval passes all task metadata and dataset_kwargs; other keys are ignored."""
+    import datasets
+
+    control_suffix(control, budget)  # a bad control fails before any data is read
+    if data_path:
+        rows, origin = read_jsonl(data_path), str(data_path)
+    else:
+        rows, origin = hub_rows(hub_path, hub_name, hub_split, hub_revision), f"{hub_path}@{hub_revision}"
+    if kind == "math":
+        docs = math_docs(rows, control, budget, origin)
+    elif kind == "gpqa":
+        docs = gpqa_docs(rows, control, budget, int(shuffle_seed), origin)
+    else:
+        raise ValueError(f"unknown task kind {kind!r}; expected math or gpqa")
+    return {"test": datasets.Dataset.from_list(docs, split=datasets.Split.TEST)}
+
+
+# ---------------------------------------------------------------------------- scoring
+
+
+def process_results(doc: dict, results: list, multiple_choice: bool = False) -> dict[str, float]:
+    """One response (``[text]``): exact_match. Several (``[[text, ...]]``, the take_first_k
+    filter of the agg tasks): exact_match of the first plus avg@k, maj@k, cov@k."""
+    from s1kit.evaluate.answers import choice_letter, score
+    from s1kit.evaluate.voting import sample_metrics
+
+    gold = str(doc["answer"])
+    if results and isinstance(results[0], (list, tuple)):
+        responses = list(results[0])
+        if not responses:
+            raise ValueError(f"doc {doc.get('id')}: no responses")
+        scored = [score(r or "", gold) for r in responses]
+        answers = [e for e, _ in scored]
+        if multiple_choice:  # vote on letters: "C", "(C)" and "C) 4 m" are one answer
+            answers = [choice_letter(a) or "" for a in answers]
+        return sample_metrics(answers, [ok for _, ok in scored])
+    _, correct = score(results[0] or "", gold)
+    return {"exact_match": float(correct)}

@@ -1,0 +1,17 @@
+"""MATH500 task code (openai_math, openai_math_agg64): the official prompt and local or
+pinned data (s1kit.evaluate.tasks.official), scoring with s1kit.evaluate.answers (math_verify)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from s1kit.evaluate.tasks import official
+
+
+def load_data(**metadata: Any) -> dict[str, Any]:
+    """``custom_dataset``: docs from metadata data_path or the leaf's pinned hub dataset."""
+    return official.load_docs("math", **metadata)
+
+
+def process_results(doc: dict, results: list) -> dict[str, float]:
+    return official.process_results(doc, results)
