@@ -44,7 +44,9 @@ def _distill(a: argparse.Namespace) -> None:
     from s1kit.distill import distill
 
     print(json.dumps(distill(a.pool, a.out_traces, a.out_ledger, a.teacher, a.backend,
-                             load_json_arg(a.options_json, "--options-json"))))
+                             load_json_arg(a.options_json, "--options-json"), model=a.model or None,
+                             params=load_json_arg(a.params_json, "--params-json"),
+                             llm=load_json_arg(a.llm_json, "--llm-json"))))
 
 
 def _attempts(a: argparse.Namespace) -> None:
@@ -126,8 +128,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "collect-pool": (_collect_pool, [("--raw", None, "+"), ("--eval", None, "*"), ("--ngram", int),
                                          ("--out-pool",), ("--out-funnel",), ("--quarantine-dir",)]),
         "fetch-model": (_fetch_model, [("--kind",), ("--corpus", None, "+"), ("--config-json",), ("--out",)]),
-        "distill": (_distill, [("--pool",), ("--teacher",), ("--backend",), ("--options-json",),
-                               ("--out-traces",), ("--out-ledger",)]),
+        "distill": (_distill, [("--pool",), ("--teacher",), ("--backend",), ("--options-json",), ("--model",),
+                               ("--params-json",), ("--llm-json",), ("--out-traces",), ("--out-ledger",)]),
         "attempts": (_attempts, [("--model",), ("--name",), ("--pool",), ("--out",), ("--max-new-tokens", int),
                                  ("--batch-size", int), ("--seed", int)]),
         "grade": (_grade, [("--attempts",), ("--pool",), ("--out",), ("--text-field",)]),
@@ -143,7 +145,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     # keys are a flag, or "command --flag" where it differs from the same flag elsewhere
     optional = {"--eval", "--funnel-out", "--attempt-grades", "select-overlap --featurized"}
     defaults = {"--text-field": "attempt", "domains --backend": "metadata", "--config-json": "{}",
-                "--options-json": "{}"}
+                "--options-json": "{}", "--params-json": "{}", "--llm-json": "{}", "distill --model": ""}
     for name, (fn, flags) in commands.items():
         p = sub.add_parser(name)
         for spec in flags:
@@ -158,6 +160,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                     kw["default"] = default
             p.add_argument(flag, **kw)
         p.set_defaults(func=fn)
+    from s1kit.provenance import add_trace_arguments, trace_main
+
+    p = sub.add_parser("trace", help="the provenance chain of a claim's target file, down to raw sources")
+    add_trace_arguments(p)
+    p.set_defaults(func=trace_main)
     for name, module in [("evaluate", "s1kit.evaluate.run"), ("paper", "s1kit.paper.build")]:
         if command in (name, None, "-h", "--help"):
             # imported only when asked for: their modules are heavy, and every rule starts this CLI
@@ -173,8 +180,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv[0] if argv else None).parse_args(argv)
+    from s1kit.provenance import record
+
     try:
-        rc = args.func(args)
+        # every subcommand leaves a provenance record beside each output (s1kit/provenance.py)
+        rc = record(argv, args, lambda: args.func(args))
     except (ValueError, KeyError, OSError) as e:
         print(f"s1kit {args.command}: error: {e}", file=sys.stderr)
         return 2

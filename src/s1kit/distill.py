@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from tqdm import tqdm
 
-from s1kit.llm import BACKENDS, Request
-from s1kit.records import QUESTION_FIELDS, read_table, write_jsonl, write_table
+from s1kit.llm import Request, make_client
+from s1kit.records import QUESTION_FIELDS, read_jsonl, read_table, write_jsonl, write_table
 
 TRACE_SCHEMA = pa.schema(
     [
@@ -29,31 +26,40 @@ TRACE_SCHEMA = pa.schema(
 
 
 def distill(pool_path: str | Path, out_traces: str | Path, out_ledger: str | Path, teacher: str,
-            backend: str, options: dict[str, Any]) -> dict[str, int]:
-    cls = BACKENDS.get(backend)
-    known = set(inspect.signature(cls).parameters)
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ValueError(f"config distill.options: unknown key(s) {unknown} for backend {backend!r}; known: {sorted(known)}")
-    client = cls(**options)
+            backend: str, options: dict[str, Any], model: str | None = None,
+            params: dict[str, Any] | None = None, llm: dict[str, Any] | None = None) -> dict[str, int]:
+    """Every call goes through the cached client (s1kit.llm.client): a rerun after a crash or
+    a deleted output pays for nothing already answered. `llm` holds the client's settings
+    (max_retries, rpm, workers, retry_failures, prices)."""
+    llm = dict(llm or {})
+    workers = llm.pop("workers", 4)
+    partial = Path(out_ledger).with_name(Path(out_ledger).name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        client = make_client(backend, options, ledger_path=partial, **llm)
+    except ValueError as e:
+        raise ValueError(f"config distill: {e}") from None
     rows = read_table(pool_path, required=QUESTION_FIELDS).to_pylist()
-    traces, ledger = [], []
-    for row in tqdm(rows, desc=f"distill {teacher}", unit="q", mininterval=5):
-        t0 = time.perf_counter()
-        resp = client.complete(Request(model=teacher, messages=({"role": "user", "content": row["question"]},)))
-        traces.append({
-            "id": row["id"],
-            "teacher": teacher,
-            "thinking": resp.reasoning,
-            "attempt": resp.text,
-            "finish_reason": resp.finish_reason,
-            "error": resp.error,
-            "usage": json.dumps(resp.usage, sort_keys=True),
-            "thinking_masked": json.dumps([list(span) for span in resp.masked]) if resp.masked else None,
-        })
-        ledger.append({"id": row["id"], "finish_reason": resp.finish_reason, "usage": resp.usage,
-                       "latency_s": round(time.perf_counter() - t0, 6), "cost_usd": 0.0})
+    requests = [Request(model=model or teacher, messages=({"role": "user", "content": r["question"]},),
+                        params=dict(params or {})) for r in rows]
+    responses = client.complete_many(requests, workers=workers, desc=f"distill {teacher}")
+    traces = [{
+        "id": row["id"],
+        "teacher": teacher,
+        "thinking": resp.reasoning,
+        "attempt": resp.text,
+        "finish_reason": resp.finish_reason,
+        "error": resp.error,
+        "usage": json.dumps(resp.usage, sort_keys=True),
+        "thinking_masked": json.dumps([list(span) for span in resp.masked]) if resp.masked else None,
+    } for row, resp in zip(rows, responses)]
+    # The client logs calls as they finish; the stage's ledger is in pool order, by question id.
+    calls: dict[str, dict[str, Any]] = {}
+    for rec in read_jsonl(partial) if partial.exists() else []:
+        calls.setdefault(rec["key"], rec)
+    ledger = [dict(calls.get(client.key(req), {}), id=row["id"]) for row, req in zip(rows, requests)]
     write_table(out_traces, traces, schema=TRACE_SCHEMA)
     write_jsonl(out_ledger, ledger)
+    partial.unlink(missing_ok=True)
     ok = sum(1 for t in traces if t["finish_reason"] == "stop")
     return {"questions": len(rows), "ok": ok, "failed": len(rows) - ok}

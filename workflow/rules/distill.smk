@@ -10,11 +10,15 @@ rule distill_traces:
     params:
         backend=config["distill"]["backend"],
         options=as_json(config["distill"].get("options", {})),
+        model=config["distill"].get("model") or "",
+        params=as_json(config["distill"].get("params", {})),
+        llm=as_json(config["distill"].get("llm", {})),
     log:
         "logs/distill/{teacher}.log",
     shell:
         "s1kit distill --pool {input.pool} --teacher {wildcards.teacher} --backend {params.backend}"
-        " --options-json {params.options:q} --out-traces {output.traces} --out-ledger {output.ledger} > {log} 2>&1"
+        " --options-json {params.options:q} --model {params.model:q} --params-json {params.params:q}"
+        " --llm-json {params.llm:q} --out-traces {output.traces} --out-ledger {output.ledger} > {log} 2>&1"
 
 
 rule distill_grade:

@@ -2,10 +2,33 @@
 
 The tiny default uses the procedural ``oracle`` backend; API backends (gemini,
 openai-compatible, anthropic, replay) register here under the same interface.
+
+Every call should go through ``s1kit.llm.client.CachedClient`` (cache, retries, rate
+limit, ledger); see docs/llm.md.
 """
 
 from s1kit.llm.base import BACKENDS, Backend, Request, Response
 
 BACKENDS.register("oracle", "s1kit.llm.oracle:OracleBackend")
+BACKENDS.register("openai_compat", "s1kit.llm.openai_compat:OpenAICompatBackend")
+BACKENDS.register("anthropic", "s1kit.llm.anthropic:AnthropicBackend")
+BACKENDS.register("gemini", "s1kit.llm.gemini:GeminiBackend")
+BACKENDS.register("replay", "s1kit.llm.replay:ReplayBackend")
 
-__all__ = ["BACKENDS", "Backend", "Request", "Response"]
+
+def make_client(backend: str, options: dict | None = None, **client_options):
+    """A CachedClient around ``BACKENDS.get(backend)(**options)``; unknown options name the backend."""
+    import inspect
+
+    from s1kit.llm.client import CachedClient
+
+    cls = BACKENDS.get(backend)
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(inspect.signature(cls).parameters))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for llm backend {backend!r}; "
+                         f"known: {sorted(inspect.signature(cls).parameters)}")
+    return CachedClient(cls(**options), **client_options)
+
+
+__all__ = ["BACKENDS", "Backend", "Request", "Response", "make_client"]

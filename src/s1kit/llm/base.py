@@ -14,6 +14,10 @@ class Request:
     messages: tuple[dict[str, str], ...]
     params: dict[str, Any] = field(default_factory=dict)
     template_version: str = "1"
+    # Shared system prefix (a rubric, the grading prompt); Anthropic caches it as a prompt prefix.
+    system: str | None = None
+    # The i-th sample of the same request (several samples at temperature > 0 get distinct keys).
+    sample_index: int = 0
 
 
 @dataclass(frozen=True)

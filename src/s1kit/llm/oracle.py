@@ -43,6 +43,7 @@ def slipped_trace(chain: Chain, rng: random.Random, correct: bool = False) -> tu
 
 class OracleBackend:
     name = "oracle"
+    cacheable = False  # free, offline and deterministic: CachedClient calls it directly
 
     def __init__(self, error_rate: float = 0.0, correction_rate: float = 0.0, seed: int = 0):
         for key, rate in (("error_rate", error_rate), ("correction_rate", correction_rate)):

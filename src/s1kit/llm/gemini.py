@@ -1,0 +1,74 @@
+"""Google Gemini ``generateContent`` (REST, no SDK), thinking separated from the answer.
+
+POST ``{base_url}/v1beta/models/{model}:generateContent`` with the key in the
+``x-goog-api-key`` header (never in the URL, so it cannot leak into an error message).
+Parts with ``thought: true`` are the reasoning, the other text parts the answer; thoughts
+are requested with ``thinkingConfig.includeThoughts``. Params: ``max_tokens`` ->
+``maxOutputTokens``, ``temperature``, ``top_p`` -> ``topP``, ``seed``,
+``thinking_budget`` -> ``thinkingConfig.thinkingBudget``; others pass into
+``generationConfig`` unchanged. Key: GEMINI_API_KEY or GOOGLE_API_KEY.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from s1kit.llm.base import Request, Response
+from s1kit.llm.http import PermanentError, env_key, post_json
+
+FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
+RENAME = {"max_tokens": "maxOutputTokens", "top_p": "topP", "top_k": "topK", "stop": "stopSequences"}
+
+
+class GeminiBackend:
+    name = "gemini"
+
+    def __init__(self, base_url: str = "https://generativelanguage.googleapis.com",
+                 api_key_env: str | None = None, timeout: float = 600.0, include_thoughts: bool = True):
+        self.base_url = base_url.rstrip("/")
+        self.api_key_env = api_key_env
+        self.timeout = timeout
+        self.include_thoughts = include_thoughts
+
+    def body(self, request: Request) -> dict[str, Any]:
+        params = dict(request.params)
+        thinking: dict[str, Any] = {"includeThoughts": True} if self.include_thoughts else {}
+        if "thinking_budget" in params:
+            thinking["thinkingBudget"] = params.pop("thinking_budget")
+        gen = {RENAME.get(k, k): v for k, v in params.items()}
+        if thinking:
+            gen["thinkingConfig"] = thinking
+        contents = [{"role": "model" if m["role"] == "assistant" else "user", "parts": [{"text": m["content"]}]}
+                    for m in request.messages]
+        body: dict[str, Any] = {"contents": contents, "generationConfig": gen}
+        if request.system:
+            body["systemInstruction"] = {"parts": [{"text": request.system}]}
+        return body
+
+    def complete(self, request: Request) -> Response:
+        names = (self.api_key_env,) if self.api_key_env else ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+        headers = {"x-goog-api-key": env_key(*names)}
+        url = f"{self.base_url}/v1beta/models/{request.model}:generateContent"
+        return parse(post_json(url, self.body(request), headers, self.timeout))
+
+
+def parse(data: dict[str, Any]) -> Response:
+    u = data.get("usageMetadata") or {}
+    usage = {"input_tokens": int(u.get("promptTokenCount") or 0),
+             "output_tokens": int(u.get("candidatesTokenCount") or 0) + int(u.get("thoughtsTokenCount") or 0)}
+    if u.get("thoughtsTokenCount"):
+        usage["reasoning_tokens"] = int(u["thoughtsTokenCount"])
+    cands = data.get("candidates")
+    if not cands:
+        block = (data.get("promptFeedback") or {}).get("blockReason")
+        if block:
+            return Response(text="", reasoning=None, finish_reason="error", usage=usage, error=f"blocked: {block}")
+        raise PermanentError(f"unexpected response shape: {str(data)[:300]}")
+    cand = cands[0]
+    parts = (cand.get("content") or {}).get("parts") or []
+    thoughts = [p.get("text", "") for p in parts if p.get("thought")]
+    text = "".join(p.get("text", "") for p in parts if not p.get("thought"))
+    fr = cand.get("finishReason") or "STOP"
+    finish = FINISH.get(fr, "error")
+    return Response(text=text, reasoning="".join(thoughts) if thoughts else None, finish_reason=finish,
+                    usage=usage, error=None if finish != "error" else f"finishReason {fr}")

@@ -1,0 +1,62 @@
+"""Replay of published traces (s1K, s1K-1.1): answers a question by exact text match.
+
+Reads a local parquet or JSONL file (download the published dataset first; this backend
+never touches the network). Column names are configurable; the defaults are s1K's
+(``question``, ``thinking_trajectories``, ``attempt``); Gemini's columns in s1K-1.1 are
+``gemini_thinking_trajectory`` / ``gemini_attempt``, DeepSeek's
+``deepseek_thinking_trajectory`` / ``deepseek_attempt``. A list-valued thinking column
+(s1K stores a one-element list) is joined with newlines. A question not in the file is
+answered with finish_reason "error", error "not in replay set". Free and local, so it is
+not cached (``cacheable = False``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from s1kit.llm.base import Request, Response
+
+
+class ReplayBackend:
+    name = "replay"
+    cacheable = False
+
+    def __init__(self, path: str, question_column: str = "question",
+                 thinking_column: str = "thinking_trajectories", attempt_column: str = "attempt"):
+        self.path = Path(path)
+        rows = _read_rows(self.path)
+        for col in (question_column, thinking_column, attempt_column):
+            if rows and col not in rows[0]:
+                raise ValueError(f"{self.path}: no column {col!r} (columns: {sorted(rows[0])}); "
+                                 f"set the replay backend's *_column options")
+        self.table: dict[str, tuple[Any, Any]] = {}
+        for row in rows:
+            self.table.setdefault(row[question_column], (row[thinking_column], row[attempt_column]))
+
+    def complete(self, request: Request) -> Response:
+        question = request.messages[-1]["content"]
+        hit = self.table.get(question)
+        if hit is None:
+            return Response(text="", reasoning=None, finish_reason="error", error="not in replay set")
+        thinking, attempt = hit
+        if isinstance(thinking, (list, tuple)):
+            thinking = "\n".join(str(t) for t in thinking)
+        return Response(text=attempt or "", reasoning=thinking, finish_reason="stop")
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as e:
+                    raise ValueError(f"{path}:{lineno}: invalid JSON ({e})") from None
+    return rows
