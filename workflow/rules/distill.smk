@@ -1,4 +1,5 @@
 # Distill: the teacher's thinking and attempt per question (PAPER.md step 2).
+import shlex
 
 
 rule distill_traces:
@@ -10,14 +11,14 @@ rule distill_traces:
     params:
         backend=config["distill"]["backend"],
         options=as_json(config["distill"].get("options", {})),
-        model=config["distill"].get("model") or "",
+        model=f"--model {shlex.quote(config['distill']['model'])}" if config["distill"].get("model") else "",
         params=as_json(config["distill"].get("params", {})),
         llm=as_json(config["distill"].get("llm", {})),
     log:
         "logs/distill/{teacher}.log",
     shell:
         "s1kit distill --pool {input.pool} --teacher {wildcards.teacher} --backend {params.backend}"
-        " --options-json {params.options:q} --model {params.model:q} --params-json {params.params:q}"
+        " --options-json {params.options:q} {params.model} --params-json {params.params:q}"
         " --llm-json {params.llm:q} --out-traces {output.traces} --out-ledger {output.ledger} > {log} 2>&1"
 
 
