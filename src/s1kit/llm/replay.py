@@ -12,7 +12,6 @@ not cached (``cacheable = False``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +46,6 @@ class ReplayBackend:
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+    from s1kit.records import read_jsonl, read_table
 
-        return pq.read_table(path).to_pylist()
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except ValueError as e:
-                    raise ValueError(f"{path}:{lineno}: invalid JSON ({e})") from None
-    return rows
+    return read_table(path).to_pylist() if path.suffix == ".parquet" else read_jsonl(path)
