@@ -162,32 +162,16 @@ def run_setting(
     lm, data: Path, setting: str, args, stats: dict[str, int], limit: int | None = None, greedy: bool = False
 ):
     """Evaluate ``tiny_chains`` under ``setting``; returns (records, seconds, lm-eval samples)."""
-    import lm_eval
-    from lm_eval.tasks import TaskManager
-
     from s1kit.evaluate.models import records
-    from s1kit.evaluate.run import parse_setting
-    from s1kit.evaluate.tasks import TASKS_DIR
+    from s1kit.evaluate.run import evaluate_loaded, parse_setting
 
     kwargs = {**parse_setting(setting).gen_kwargs, "max_gen_toks": args.answer_tokens}
     if args.min_think:
         kwargs["min_tokens_thinking"] = args.min_think
     kwargs["temperature_thinking"] = 0.0 if greedy else args.think_temperature
-    tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata={"data_path": str(data)})
     stats.update(calls=0, prompt_tokens=0)
     t0 = time.perf_counter()
-    out = lm_eval.simple_evaluate(
-        model=lm,
-        tasks=[TASK],
-        task_manager=tm,
-        gen_kwargs=kwargs,
-        limit=limit,
-        log_samples=True,
-        apply_chat_template=True,
-        random_seed=args.seed,
-        numpy_random_seed=args.seed,
-        torch_random_seed=args.seed,
-    )
+    out = evaluate_loaded(lm, TASK, data, kwargs, limit=limit, seed=args.seed)
     seconds = time.perf_counter() - t0
     table = records(lm)
     samples = sorted(out["samples"][TASK], key=lambda s: s["doc_id"])

@@ -169,6 +169,32 @@ def _control(setting: Setting, rows: list[dict]) -> float:
     return sum(control([r["thinking_tokens"]], setting.min_tokens, r["budget"]) for r in rows) / len(rows)
 
 
+def evaluate_loaded(lm, task: str, data_path: str | Path, gen_kwargs: dict[str, Any], limit: int | None = None,
+                    seed: int = 1234, task_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """lm_eval.simple_evaluate of a kit task on local data with an already loaded model
+    (chat template on, samples logged, every seed set); returns lm-eval's output."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    from s1kit.evaluate.tasks import TASKS_DIR
+
+    metadata = {**(task_metadata or {}), "data_path": str(data_path)}
+    tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
+    return lm_eval.simple_evaluate(
+        model=lm,
+        tasks=[task],
+        task_manager=tm,
+        gen_kwargs=gen_kwargs,
+        limit=limit,
+        log_samples=True,
+        apply_chat_template=True,
+        random_seed=seed,
+        numpy_random_seed=seed,
+        torch_random_seed=seed,
+        fewshot_random_seed=seed,
+    )
+
+
 def run_eval(
     model_dir: str | Path,
     task: str,
@@ -189,11 +215,7 @@ def run_eval(
 
     ``task_metadata`` reaches the task (e.g. ``{"control": "tcc", "budget": 4000}`` or a GPQA
     ``shuffle_seed``); ``data_path`` is always the ``data_path`` argument."""
-    import lm_eval
-    from lm_eval.tasks import TaskManager
-
     from s1kit.evaluate.models import records
-    from s1kit.evaluate.tasks import TASKS_DIR
     from s1kit.records import atomic_write_text
 
     cfg = parse_setting(setting)
@@ -205,22 +227,9 @@ def run_eval(
     # ---- load
     t0 = time.time()
     lm = _load_lm(backend, str(model_dir), dtype, batch_size, seed, model_args)
-    tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata={**(task_metadata or {}), "data_path": str(data_path)})
 
     # ---- evaluate
-    out = lm_eval.simple_evaluate(
-        model=lm,
-        tasks=[task],
-        task_manager=tm,
-        gen_kwargs=kwargs,
-        limit=limit,
-        log_samples=True,
-        apply_chat_template=True,
-        random_seed=seed,
-        numpy_random_seed=seed,
-        torch_random_seed=seed,
-        fewshot_random_seed=seed,
-    )
+    out = evaluate_loaded(lm, task, data_path, kwargs, limit=limit, seed=seed, task_metadata=task_metadata)
     rows = _sample_rows(task, out["samples"][task], records(lm))
     if not rows:
         raise RuntimeError(f"{task}: no samples were evaluated")
