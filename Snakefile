@@ -17,7 +17,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/default.yaml"
+# A --configfile on the command line replaces the tiny default entirely (config/s1.yaml is a
+# complete config); to change a few keys of the default, pass both files:
+#   snakemake --configfile config/default.yaml mine.yaml
+if not workflow.overwrite_configfiles:
+    workflow.configfile("config/default.yaml")
 
 
 include: "workflow/rules/common.smk"

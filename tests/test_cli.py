@@ -117,7 +117,11 @@ def test_train_bad_config_key(tmp_path, capsys):
 
 def test_fetch_model_errors(tmp_path, capsys):
     assert cli.main(["fetch-model", "--kind", "qwen", "--corpus", "x", "--out", str(tmp_path)]) == 2
-    assert "only 'tiny'" in capsys.readouterr().err
+    assert "expected tiny or hub" in capsys.readouterr().err
+    assert cli.main(["fetch-model", "--kind", "hub", "--out", str(tmp_path)]) == 2
+    assert "models.<name>.repo is required" in capsys.readouterr().err
+    assert cli.main(["fetch-model", "--kind", "tiny", "--out", str(tmp_path)]) == 2
+    assert "needs --corpus" in capsys.readouterr().err
     assert cli.main(["fetch-model", "--kind", "tiny", "--corpus", "x", "--out", str(tmp_path),
                      "--config-json", '{"hidden": 3}']) == 2
     assert "models.<name>.tiny" in capsys.readouterr().err
@@ -128,10 +132,13 @@ def test_collect_eval_and_source(tmp_path, capsys):
     assert cli.main(["collect-eval", "--task", "tiny_chains", "--n", "12", "--seed", "0", "--out", str(ev)]) == 0
     assert len(read_jsonl(ev)) == 12
     out = tmp_path / "raw.parquet"
+    q = tmp_path / "quarantine.jsonl"
     assert cli.main(["collect-source", "--source", "tiny_math", "--n", "20", "--seed", "0", "--out", str(out),
-                     "--eval", str(ev)]) == 0
+                     "--quarantine", str(q), "--eval", str(ev)]) == 0
     assert f"tiny_math: {read_table(out).num_rows} records" in capsys.readouterr().out
-    assert cli.main(["collect-source", "--source", "tiny_mth", "--n", "2", "--seed", "0", "--out", str(out)]) == 2
+    assert len(read_jsonl(q)) == 1  # the planted empty question
+    assert cli.main(["collect-source", "--source", "tiny_mth", "--n", "2", "--seed", "0", "--out", str(out),
+                     "--quarantine", str(q)]) == 2
     assert "did you mean tiny_math" in capsys.readouterr().err
 
 

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from s1kit.collect import FUNNEL_COLUMNS, build_pool, write_eval_set, write_source
+from s1kit.collect import FUNNEL_COLUMNS, build_pool, source_kind, write_eval_set, write_source
 from s1kit.decontaminate import NgramIndex
 from s1kit.records import QUESTION_FIELDS, QUESTION_SCHEMA, make_question, read_jsonl, read_table, write_table
 
@@ -24,13 +24,15 @@ def _funnel(path):
 def built(tmp_path_factory):
     d = tmp_path_factory.mktemp("collect")
     eval_path = d / "eval" / "tiny_chains.jsonl"
-    assert write_eval_set("tiny_chains", 40, 0, eval_path) == 40
-    raws = []
+    assert write_eval_set("tiny_chains", eval_path, n=40, seed=0) == 40
+    raws, quars = [], []
     for name, n in (("tiny_math", 60), ("tiny_olympiad", 30), ("tiny_science", 40)):
-        p = d / "raw" / f"{name}.parquet"
-        write_source(name, n, 0, p, [str(eval_path)])
+        p, q = d / "raw" / f"{name}.parquet", d / "quarantine" / f"{name}.jsonl"
+        write_source(name, p, q, n=n, seed=0, eval_paths=[str(eval_path)])
         raws.append(p)
-    info = build_pool(raws, [eval_path], 8, d / "pool.parquet", d / "funnel_collect.csv", d / "quarantine")
+        quars.append(q)
+    info = build_pool(raws, [eval_path], 8, d / "pool.parquet", d / "funnel_collect.csv",
+                      d / "quarantine" / "contaminated.parquet", d / "quarantine" / "duplicates.parquet", quars)
     return d, raws, eval_path, info
 
 
@@ -55,6 +57,10 @@ def test_contaminated_rows_quarantined(built):
     # each source carries 2 verbatim + 2 prefixed copies of eval questions
     assert info["contaminated"] >= 4 * len(raws)
     assert all(index.overlaps(r["question"]) for r in quarantined)
+    # each dropped row names the eval item it matched, and that item really shares an 8-gram with it
+    evals = {f"tiny_chains:{r['id']}": r["question"] for r in read_jsonl(eval_path)}
+    for r in quarantined:
+        assert NgramIndex([evals[r["matched_eval"]]], n=8).overlaps(r["question"]), r
     assert any(r["question"].startswith("Solve this chain: ") for r in quarantined)
 
 
@@ -76,12 +82,14 @@ def test_funnel_arithmetic(built):
     for c in FUNNEL_COLUMNS[1:]:
         assert total[c] == sum(r[c] for r in per_source), c
     for r in funnel:
-        assert r["after_dedup"] <= r["after_decontamination"] <= r["raw"], r
+        assert r["loaded"] - r["quarantined"] - r["contaminated"] - r["duplicates"] == r["kept"], r
+        assert r["quarantined"] == sum(r[c] for c in FUNNEL_COLUMNS if c.startswith("quarantined_"))
     raw_total = sum(read_table(p).num_rows for p in raws)
-    assert total["raw"] == raw_total
-    assert total["after_dedup"] == info["pool"]
-    assert total["raw"] - total["after_decontamination"] == info["contaminated"]
-    assert total["after_decontamination"] - total["after_dedup"] == info["duplicates"]
+    assert total["loaded"] == raw_total + info["quarantined"] and info["quarantined"] == 3  # one empty each
+    assert total["kept"] == info["pool"]
+    assert total["contaminated"] == info["contaminated"] and total["duplicates"] == info["duplicates"]
+    quarantine = read_jsonl(d / "quarantine" / "tiny_math.jsonl")
+    assert [(q["reason"], q["row"]["question"]) for q in quarantine] == [("empty_question", "")]
 
 
 def test_cross_source_duplicate_charged_to_later_file(tmp_path):
@@ -92,11 +100,11 @@ def test_cross_source_duplicate_charged_to_later_file(tmp_path):
     ev = tmp_path / "eval.jsonl"
     ev.write_text("")
     info = build_pool([tmp_path / "first.parquet", tmp_path / "second.parquet"], [ev], 8,
-                      tmp_path / "pool.parquet", tmp_path / "f.csv", tmp_path / "q")
-    assert info == {"pool": 6, "contaminated": 0, "duplicates": 1}
+                      tmp_path / "pool.parquet", tmp_path / "f.csv", tmp_path / "c.parquet", tmp_path / "d.parquet")
+    assert info == {"pool": 6, "contaminated": 0, "duplicates": 1, "quarantined": 0}
     funnel = {r["source"]: r for r in _funnel(tmp_path / "f.csv")}
-    assert funnel["first"]["after_dedup"] == 5
-    assert funnel["second"]["after_dedup"] == 1
+    assert (funnel["first"]["kept"], funnel["first"]["duplicates"]) == (5, 0)
+    assert (funnel["second"]["kept"], funnel["second"]["duplicates"]) == (1, 1)
     pool = read_table(tmp_path / "pool.parquet").to_pylist()
     assert [r["source"] for r in pool if r["question"] == "0 a+1 b+1"] == ["s"]  # first wins
 
@@ -107,11 +115,16 @@ def test_malformed_raw_parquet_names_file(tmp_path):
     ev = tmp_path / "eval.jsonl"
     ev.write_text("")
     with pytest.raises(ValueError) as e:
-        build_pool([bad], [ev], 8, tmp_path / "pool.parquet", tmp_path / "f.csv", tmp_path / "q")
+        build_pool([bad], [ev], 8, tmp_path / "pool.parquet", tmp_path / "f.csv", tmp_path / "c.parquet",
+                   tmp_path / "d.parquet")
     assert str(bad) in str(e.value) and "metadata" in str(e.value)
     assert not (tmp_path / "pool.parquet").exists()  # nothing half-written
 
 
 def test_unknown_source_suggests(tmp_path):
     with pytest.raises(KeyError, match="tiny_math"):
-        write_source("tiny_mth", 5, 0, tmp_path / "x.parquet")
+        write_source("tiny_mth", tmp_path / "x.parquet", tmp_path / "x.jsonl", n=5)
+    with pytest.raises(KeyError, match="did you mean numinamath"):
+        source_kind("numina_math")
+    assert source_kind("numinamath") == "hub" and source_kind("tiny_math") == "synthetic"
+    assert source_kind("aime24", eval_set=True) == "hub"

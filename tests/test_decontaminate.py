@@ -81,3 +81,37 @@ def test_dedup_keeps_first():
     assert [r["v"] for r in dups] == [3, 4]
     keep, _ = dedup([{"k": 1}, {"k": 1}], key="k")
     assert len(keep) == 1
+
+
+def _reference_contaminated(train: list[str], evals: list[str], n: int) -> list[bool]:
+    """A plain reading of the official procedure: a set of joined word n-grams per text, any overlap drops."""
+    def grams(text: str) -> set[str]:
+        w = text.lower().split()
+        if 0 < len(w) < n:  # s1kit's one addition (module docstring): a short text is its own gram
+            return {" ".join(w)}
+        return {" ".join(w[i:i + n]) for i in range(len(w) - n + 1)}
+
+    eval_grams = set().union(*(grams(e) for e in evals)) if evals else set()
+    return [bool(grams(t) & eval_grams) for t in train]
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_matches_reference_on_random_corpora(seed):
+    import random
+
+    rng = random.Random(seed)
+    vocab = [w for w in "a b c d The the A x1 y2 ∑ é".split()][: rng.randint(2, 11)]
+    n = rng.choice([1, 2, 3, 8])
+
+    def text() -> str:
+        sep = rng.choice([" ", "  ", "\n", "\t "])
+        return sep.join(rng.choice(vocab) for _ in range(rng.randint(0, 14)))
+
+    evals = [text() for _ in range(rng.randint(0, 6))]
+    train = [text() for _ in range(60)] + [f"prefix {e} suffix" for e in evals[:2]]
+    index = NgramIndex(((f"e{i}", e) for i, e in enumerate(evals)), n=n)
+    assert [index.overlaps(t) for t in train] == _reference_contaminated(train, evals, n)
+    for t in train:
+        hit = index.match(t)
+        if hit is not None:  # the named eval item really shares a gram with t
+            assert _reference_contaminated([t], [evals[int(hit[1:])]], n) == [True]

@@ -58,11 +58,14 @@ def read_csv(path: Path) -> list[dict]:
 def test_collect_funnel_adds_up(run_dir):
     rows = {r["source"]: r for r in read_csv(run_dir / "data/funnel_collect.csv")}
     total = rows.pop("total")
-    for col in ("raw", "after_decontamination", "after_dedup"):
+    for col in ("loaded", "quarantined", "contaminated", "duplicates", "kept"):
         assert int(total[col]) == sum(int(r[col]) for r in rows.values())
     for r in rows.values():
-        assert int(r["raw"]) > int(r["after_decontamination"]) >= int(r["after_dedup"])
-    assert pq.read_metadata(run_dir / "data/pool.parquet").num_rows == int(total["after_dedup"])
+        loaded, quar, cont, dup, kept = (int(r[c]) for c in ("loaded", "quarantined", "contaminated",
+                                                              "duplicates", "kept"))
+        assert loaded - quar - cont - dup == kept and quar >= 1 and cont >= 4 and dup >= 3, r
+        assert int(r["quarantined_empty_question"]) == 1  # each synthetic source plants one empty question
+    assert pq.read_metadata(run_dir / "data/pool.parquet").num_rows == int(total["kept"])
     assert pq.read_metadata(run_dir / "data/quarantine/contaminated.parquet").num_rows > 0
 
 

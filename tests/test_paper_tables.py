@@ -173,14 +173,15 @@ def test_funnel_missing_column(tmp_path):
 
 def test_collect_table_checks_total(tmp_path):
     path = tmp_path / "funnel_collect.csv"
-    path.write_text("source,raw,after_decontamination,after_dedup\na,10,9,8\nb,5,5,4\ntotal,15,14,12\n")
-    data, _ = tables.collect_table(path)
-    assert data["removed_decontamination"].tolist() == [1, 0, 1] and data["removed_dedup"].tolist() == [1, 1, 2]
-    path.write_text("source,raw,after_decontamination,after_dedup\na,10,9,8\nb,5,5,4\ntotal,15,14,13\n")
-    with pytest.raises(InputError, match="'total' row column 'after_dedup' is 13 but the sources sum to 12"):
+    head = "source,loaded,quarantined,contaminated,duplicates,kept\n"
+    path.write_text(head + "a,10,1,1,0,8\nb,5,0,0,1,4\ntotal,15,1,1,1,12\n")
+    data, display = tables.collect_table(path)
+    assert data["kept"].tolist() == [8, 4, 12] and list(display.columns)[-1] == "Kept"
+    path.write_text(head + "a,10,1,1,0,8\nb,5,0,0,1,4\ntotal,16,1,1,1,13\n")
+    with pytest.raises(InputError, match="'total' row column 'loaded' is 16 but the sources sum to 15"):
         tables.collect_table(path)
-    path.write_text("source,raw,after_decontamination,after_dedup\na,10,11,8\ntotal,10,11,8\n")
-    with pytest.raises(InputError, match="source 'a' needs raw >= after_decontamination"):
+    path.write_text(head + "a,10,0,1,0,8\ntotal,10,0,1,0,8\n")
+    with pytest.raises(InputError, match="source 'a' needs loaded - quarantined - contaminated - duplicates = kept"):
         tables.collect_table(path)
 
 

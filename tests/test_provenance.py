@@ -45,13 +45,14 @@ def run(tmp_path_factory):
     for src in ("tiny_math", "tiny_olympiad"):
         assert cli.main(["collect-source", "--source", src, "--n", "60", "--seed", "0",
                          "--eval", "results/data/eval/tiny_chains.jsonl",
-                         "--out", f"results/data/raw/{src}.parquet"]) == 0
+                         "--out", f"results/data/raw/{src}.parquet",
+                         "--quarantine", f"results/data/quarantine/{src}.jsonl"]) == 0
     assert cli.main(["collect-pool", "--raw", "results/data/raw/tiny_math.parquet",
                      "results/data/raw/tiny_olympiad.parquet", "--eval", "results/data/eval/tiny_chains.jsonl",
                      "--ngram", "8", "--out-pool", "results/data/pool.parquet",
                      "--out-funnel", "results/data/funnel_collect.csv",
-                     "--quarantine-dir", "results/data/quarantine"]) == 0
-    (root / "results/data/quarantine/.snakemake_timestamp").touch()  # as Snakemake marks directory outputs
+                     "--out-contaminated", "results/data/quarantine/contaminated.parquet",
+                     "--out-duplicates", "results/data/quarantine/duplicates.parquet"]) == 0
     (root / "claims.yaml").write_text(CLAIMS)
     yield root
     mp.undo()
@@ -72,7 +73,8 @@ def test_sidecar_fields_and_checksums(run):
     for p, entry in ins.items():
         assert entry["sha256"] == file_sha256(p)
     outs = {o["path"] for o in rec["outputs"]}
-    assert {"results/data/pool.parquet", "results/data/funnel_collect.csv", "results/data/quarantine"} <= outs
+    assert {"results/data/pool.parquet", "results/data/funnel_collect.csv",
+            "results/data/quarantine/contaminated.parquet"} <= outs
     assert rec["output"]["sha256"] == file_sha256("results/data/pool.parquet")
     for key in ("started", "ended", "host", "python", "packages", "code", "container"):
         assert key in rec
@@ -128,8 +130,8 @@ def test_hand_edited_result_is_flagged(run, tmp_path, capsys):
     assert cli.main(["trace", "results/data/funnel_collect.csv"]) == 0
 
 
-def test_directory_output_traced_and_snakemake_marker_ignored(run, capsys):
-    assert cli.main(["trace", "results/data/quarantine"]) == 0
+def test_quarantine_output_traced(run, capsys):
+    assert cli.main(["trace", "results/data/quarantine/contaminated.parquet"]) == 0
     out = capsys.readouterr().out
     assert "s1kit collect-pool" in out and "MISMATCH" not in out
 

@@ -15,25 +15,53 @@ from s1kit.settings import from_dict, load_json_arg
 def _collect_source(a: argparse.Namespace) -> None:
     from s1kit.collect import write_source
 
-    n = write_source(a.source, a.n, a.seed, a.out, a.eval or [])
-    print(f"{a.source}: {n} records -> {a.out}")
+    info = write_source(a.source, a.out, a.quarantine, n=a.n, seed=a.seed, eval_paths=a.eval or [],
+                        manifest=a.manifest, options=load_json_arg(a.options_json, "--options-json"),
+                        max_chars=a.max_chars)
+    print(f"{a.source}: {info['records']} records -> {a.out}; {info['quarantined']} quarantined -> {a.quarantine}")
 
 
 def _collect_eval(a: argparse.Namespace) -> None:
     from s1kit.collect import write_eval_set
 
-    print(f"{a.task}: {write_eval_set(a.task, a.n, a.seed, a.out)} questions -> {a.out}")
+    n = write_eval_set(a.task, a.out, n=a.n, seed=a.seed, manifest=a.manifest)
+    print(f"{a.task}: {n} questions -> {a.out}")
 
 
 def _collect_pool(a: argparse.Namespace) -> None:
     from s1kit.collect import build_pool
 
-    print(json.dumps(build_pool(a.raw, a.eval, a.ngram, a.out_pool, a.out_funnel, a.quarantine_dir)))
+    print(json.dumps(build_pool(a.raw, a.eval, a.ngram, a.out_pool, a.out_funnel, a.out_contaminated,
+                                a.out_duplicates, a.quarantine or [], exempt=a.no_decontaminate or [])))
+
+
+def _sources(a: argparse.Namespace) -> None:
+    from s1kit.sources.catalog import catalog_markdown
+
+    print(catalog_markdown(), end="")
+
+
+def _fetch(a: argparse.Namespace) -> None:
+    from s1kit.sources import HUB_SOURCES
+    from s1kit.sources.fetch import fetch
+
+    sources = {name: HUB_SOURCES.get(name) for name in a.sources}
+    print(json.dumps(fetch(sources, a.lock, a.dest, a.manifests, mirror=a.mirror or None)))
 
 
 def _fetch_model(a: argparse.Namespace) -> None:
+    if a.kind == "hub":
+        from s1kit.sources.fetch import fetch_model
+
+        if not a.repo:
+            raise ValueError("models.<name>.repo is required for kind 'hub'")
+        src = fetch_model(a.repo, a.revision, a.lock, a.dest, a.out, mirror=a.mirror or None)
+        print(f"{a.repo}@{a.revision}: {src} -> {a.out}")
+        return
     if a.kind != "tiny":
-        raise ValueError(f"models.<name>.kind {a.kind!r}: only 'tiny' is available in this version")
+        raise ValueError(f"models.<name>.kind {a.kind!r}: expected tiny or hub")
+    if not a.corpus:
+        raise ValueError("fetch-model --kind tiny needs --corpus (the pool its tokenizer is trained on)")
     from s1kit.tiny.student import StudentConfig, build_base
 
     cfg = from_dict(StudentConfig, load_json_arg(a.config_json, "--config-json"), "models.<name>.tiny")
@@ -58,14 +86,57 @@ def _attempts(a: argparse.Namespace) -> None:
 
 def _grade(a: argparse.Namespace) -> None:
     from s1kit.features.grading import grade
+    from s1kit.features.llm_jobs import job_from_dict
 
-    print(json.dumps(grade(a.attempts, a.pool, a.out, text_field=a.text_field)))
+    job = job_from_dict(load_json_arg(a.llm_json, "--llm-json"), "featurize.grader.llm")
+    print(json.dumps(grade(a.attempts, a.pool, a.out, text_field=a.text_field, backend=a.backend,
+                           prompt_path=a.prompt, job=job, ledger_out=a.ledger, agreement_out=a.agreement_out)))
+
+
+def _grade_agreement(a: argparse.Namespace) -> None:
+    from s1kit.features.grading import agreement_files
+
+    print(json.dumps(agreement_files(a.a, a.b, a.out)))
 
 
 def _domains(a: argparse.Namespace) -> None:
-    from s1kit.features.domains import write_domains
+    from s1kit.features.domains import classify_domains, write_domains
+    from s1kit.features.llm_jobs import job_from_dict
 
-    print(f"{write_domains(a.pool, a.out, a.backend)} domains -> {a.out}")
+    if a.backend == "llm":
+        if not a.rubric:
+            raise ValueError("domains --backend llm needs --rubric (the official msc.json)")
+        job = job_from_dict(load_json_arg(a.llm_json, "--llm-json"), "featurize.domains.llm")
+        print(json.dumps(classify_domains(a.pool, a.out, a.rubric, job, a.ledger)))
+    else:
+        print(f"{write_domains(a.pool, a.out, a.backend)} domains -> {a.out}")
+
+
+def _fetch_official(a: argparse.Namespace) -> None:
+    from s1kit.features.llm_jobs import fetch_official
+
+    print(f"{a.name} sha256 {fetch_official(a.name, a.revision, a.sha256, a.out, a.local_dir or None)} -> {a.out}")
+
+
+def _cost(a: argparse.Namespace) -> None:
+    import yaml
+
+    from s1kit.features.cost import estimate, format_report
+    from s1kit.records import QUESTION_FIELDS, atomic_write_text, read_jsonl, read_table
+
+    config = yaml.safe_load(Path(a.config).read_text(encoding="utf-8")) or {}
+    if a.pool:
+        sample = read_table(a.pool, required=QUESTION_FIELDS).to_pylist()
+    elif a.sample_jsonl:
+        sample = [{"question": r.get(a.question_field), "solution": r.get(a.solution_field)}
+                  for r in read_jsonl(a.sample_jsonl)]
+    else:
+        raise ValueError("cost needs --pool or --sample-jsonl (rows to measure prompt lengths on)")
+    prompt = Path(a.grading_prompt).read_text(encoding="utf-8") if a.grading_prompt else None
+    rep = estimate(config, sample, a.questions, grading_prompt=prompt, rubric_path=a.rubric or None)
+    print(format_report(rep))
+    if a.out:
+        atomic_write_text(a.out, json.dumps(rep, indent=2, sort_keys=True) + "\n")
 
 
 def _featurize(a: argparse.Namespace) -> None:
@@ -122,18 +193,32 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="s1kit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     commands: dict[str, tuple[Callable, list[tuple]]] = {
+        "sources": (_sources, []),
+        "fetch": (_fetch, [("--sources", None, "+"), ("--lock",), ("--dest",), ("--manifests",), ("--mirror",)]),
         "collect-source": (_collect_source, [("--source",), ("--n", int), ("--seed", int), ("--out",),
-                                             ("--eval", None, "*")]),
-        "collect-eval": (_collect_eval, [("--task",), ("--n", int), ("--seed", int), ("--out",)]),
+                                             ("--quarantine",), ("--eval", None, "*"), ("--manifest",),
+                                             ("--options-json",), ("--max-chars", int)]),
+        "collect-eval": (_collect_eval, [("--task",), ("--n", int), ("--seed", int), ("--out",), ("--manifest",)]),
         "collect-pool": (_collect_pool, [("--raw", None, "+"), ("--eval", None, "*"), ("--ngram", int),
-                                         ("--out-pool",), ("--out-funnel",), ("--quarantine-dir",)]),
-        "fetch-model": (_fetch_model, [("--kind",), ("--corpus", None, "+"), ("--config-json",), ("--out",)]),
+                                         ("--out-pool",), ("--out-funnel",), ("--out-contaminated",),
+                                         ("--out-duplicates",), ("--quarantine", None, "*"),
+                                         ("--no-decontaminate", None, "*")]),
+        "fetch-model": (_fetch_model, [("--kind",), ("--corpus", None, "+"), ("--config-json",), ("--out",),
+                                       ("--repo",), ("--revision",), ("--lock",), ("--dest",)]),
         "distill": (_distill, [("--pool",), ("--teacher",), ("--backend",), ("--options-json",), ("--model",),
                                ("--params-json",), ("--llm-json",), ("--out-traces",), ("--out-ledger",)]),
         "attempts": (_attempts, [("--model",), ("--name",), ("--pool",), ("--out",), ("--max-new-tokens", int),
                                  ("--batch-size", int), ("--seed", int)]),
-        "grade": (_grade, [("--attempts",), ("--pool",), ("--out",), ("--text-field",)]),
-        "domains": (_domains, [("--pool",), ("--out",), ("--backend",)]),
+        "grade": (_grade, [("--attempts",), ("--pool",), ("--out",), ("--text-field",), ("--backend",),
+                           ("--prompt",), ("--llm-json",), ("--ledger",), ("--agreement-out",)]),
+        "grade-agreement": (_grade_agreement, [("--a",), ("--b",), ("--out",)]),
+        "domains": (_domains, [("--pool",), ("--out",), ("--backend",), ("--rubric",), ("--llm-json",),
+                               ("--ledger",)]),
+        "fetch-official": (_fetch_official, [("--name",), ("--revision",), ("--sha256",), ("--local-dir",),
+                                             ("--out",)]),
+        "cost": (_cost, [("--config",), ("--pool",), ("--sample-jsonl",), ("--question-field",),
+                         ("--solution-field",), ("--questions", int), ("--grading-prompt",), ("--rubric",),
+                         ("--out",)]),
         "featurize": (_featurize, [("--pool",), ("--traces",), ("--teacher-grades",), ("--attempt-grades", None, "*"),
                                    ("--domains",), ("--length-tokenizer",), ("--out",)]),
         "select": (_select, [("--name",), ("--featurized",), ("--out-dir",), ("--config-json",),
@@ -143,9 +228,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "where": (_where, [("results",)]),
     }
     # keys are a flag, or "command --flag" where it differs from the same flag elsewhere
-    optional = {"--eval", "--funnel-out", "--attempt-grades", "select-overlap --featurized"}
-    defaults = {"--text-field": "attempt", "domains --backend": "metadata", "--config-json": "{}",
-                "--options-json": "{}", "--params-json": "{}", "--llm-json": "{}", "distill --model": ""}
+    optional = {"--eval", "--funnel-out", "--attempt-grades", "select-overlap --featurized", "--manifest", "--n",
+                "collect-pool --quarantine", "--mirror", "--corpus", "--repo", "--no-decontaminate",
+                # featurize (llm grading / domains, cost)
+                "--prompt", "--ledger", "--agreement-out", "--rubric", "--local-dir", "cost --pool",
+                "--sample-jsonl", "--questions", "--grading-prompt", "cost --out"}
+    defaults = {"--max-chars": 50_000, "--revision": "main", "--lock": "config/hub.lock.yaml",
+                "--dest": "resources/hub", "--text-field": "attempt", "domains --backend": "metadata", "--config-json": "{}",
+                "--options-json": "{}", "--params-json": "{}", "--llm-json": "{}", "distill --model": "",
+                "grade --backend": "math_verify", "--question-field": "question", "--solution-field": "solution"}
     for name, (fn, flags) in commands.items():
         p = sub.add_parser(name)
         for spec in flags:

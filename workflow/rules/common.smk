@@ -7,7 +7,7 @@ from s1kit.evaluate.run import setting_names
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-SOURCES = sorted(config["collect"]["sources"])
+SOURCES = list(config["collect"]["sources"])  # config order: dedup keeps the first copy
 EVAL_SETS = sorted(config["collect"]["eval_sets"])
 MODELS = sorted(config["models"])
 RUNS = sorted(config["train"]["runs"])
@@ -16,6 +16,13 @@ ABLATIONS = [s for s in SELECTIONS if s != "s1K"]
 EV = config["evaluate"]
 SETTINGS = setting_names(EV["budgets"], EV["wait"])
 TEACHER = config["distill"]["teacher"]
+# Apptainer image of each kind of rule (containers/README.md); used only under
+# `--sdm apptainer` (profiles/slurm). A local .sif path or a URI, from config `containers:`.
+CONTAINERS = {
+    "data": "containers/data.sif",
+    "train": "containers/train.sif",
+    "eval": "containers/eval.sif",
+} | config.get("containers", {})
 
 
 def _check(values, allowed, key, allowed_key):
@@ -30,7 +37,10 @@ for _run, _spec in config["train"]["runs"].items():
     _check([_spec["base"]], MODELS, f"train.runs.{_run}.base", "models")
     _check([_spec["selection"]], SELECTIONS, f"train.runs.{_run}.selection", "select.selections")
 _check(EV["models"], RUNS, "evaluate.models", "train.runs")
-_check(EV["tasks"], EVAL_SETS, "evaluate.tasks", "collect.eval_sets")
+# evaluate.data: lm-eval task -> the collected eval set holding its questions (default: same name)
+EVAL_DATA = EV.get("data") or {}
+_check(EVAL_DATA, EV["tasks"], "evaluate.data", "evaluate.tasks")
+_check([EVAL_DATA.get(t, t) for t in EV["tasks"]], EVAL_SETS, "evaluate.tasks (their data)", "collect.eval_sets")
 
 
 def _alt(values):
@@ -41,7 +51,7 @@ def _alt(values):
 
 wildcard_constraints:
     source=_alt(SOURCES),
-    task=_alt(EVAL_SETS),
+    task=_alt(sorted(set(EVAL_SETS) | set(EV["tasks"]))),
     model=_alt(MODELS + RUNS),
     run=_alt(RUNS),
     selection=_alt(SELECTIONS),
@@ -82,3 +92,39 @@ def get_final_output():
         + get_eval_results()
         + ["results/paper/claims.csv", "results/paper/report.md"]
     )
+
+
+# ---- featurize: grader and domain classifier backends (config featurize.grader / .domains) ----
+# Used by distill_grade (teacher attempts) and featurize_grade_attempts alike; with the
+# default math_verify / metadata backends they add no inputs, outputs or flags.
+FZ_GRADER = config["featurize"].get("grader") or {}
+FZ_DOMAINS = config["featurize"].get("domains") or {}
+GRADER_LLM = FZ_GRADER.get("backend", "math_verify") == "llm"
+DOMAINS_LLM = FZ_DOMAINS.get("backend", "metadata") == "llm"
+OFFICIAL_DIR = "results/features/official"
+
+
+def grade_inputs():
+    return {"prompt": f"{OFFICIAL_DIR}/grading.txt"} if GRADER_LLM else {}
+
+
+def grade_outputs(stem):
+    """The llm grader's ledger (and agreement report) beside the grades file `stem`.parquet."""
+    if not GRADER_LLM:
+        return {}
+    out = {"ledger": f"{stem}.ledger.jsonl"}
+    if FZ_GRADER.get("agreement"):
+        out["agreement"] = f"{stem}.agreement.json"
+    return out
+
+
+def grade_flags(wildcards, input, output):
+    if not GRADER_LLM:
+        return ""
+    import shlex
+
+    flags = ["--backend llm", f"--prompt {input.prompt}", f"--ledger {output.ledger}",
+             f"--llm-json {shlex.quote(as_json(FZ_GRADER.get('llm') or {}))}"]
+    if "agreement" in output.keys():
+        flags.append(f"--agreement-out {output.agreement}")
+    return " ".join(flags)

@@ -3,7 +3,7 @@
 rule evaluate_run:
     input:
         model="results/train/{model}/model",
-        data="results/data/eval/{task}.jsonl",
+        data=lambda w: f"results/data/eval/{EVAL_DATA.get(w.task, w.task)}.jsonl",
     output:
         results="results/eval/{model}/{setting}/{task}/results.json",
         samples="results/eval/{model}/{setting}/{task}/samples.jsonl",
@@ -16,6 +16,8 @@ rule evaluate_run:
     threads: 1
     log:
         "logs/eval/{model}/{setting}/{task}.log",
+    container:
+        CONTAINERS["eval"]
     shell:
         "OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model} --model-name {wildcards.model}"
         " --task {wildcards.task} --data {input.data} --setting {wildcards.setting}"

@@ -1,4 +1,7 @@
 # Base models. kind tiny: a Qwen2-architecture student from a config, tokenizer trained on the pool.
+# kind hub: downloaded once on the login node (localrule), at a pinned revision.
+TINY_MODELS = [m for m, spec in config["models"].items() if spec["kind"] == "tiny"]
+HUB_MODELS = [m for m, spec in config["models"].items() if spec["kind"] == "hub"]
 
 
 rule models_build_tiny:
@@ -6,11 +9,34 @@ rule models_build_tiny:
         corpus="results/data/pool.parquet",
     output:
         directory("results/models/{model}"),
+    wildcard_constraints:
+        model=_alt(TINY_MODELS),
     params:
         kind=lambda w: config["models"][w.model]["kind"],
         cfg=lambda w: as_json(config["models"][w.model].get("tiny", {})),
     log:
         "logs/models/{model}.log",
+    container:
+        CONTAINERS["data"]
     shell:
         "s1kit fetch-model --kind {params.kind} --corpus {input.corpus} --config-json {params.cfg:q}"
+        " --out {output} > {log} 2>&1"
+
+
+rule models_fetch_hub:
+    output:
+        directory("results/models/{model}"),
+    wildcard_constraints:
+        model=_alt(HUB_MODELS),
+    localrule: True
+    params:
+        repo=lambda w: config["models"][w.model]["repo"],
+        revision=lambda w: config["models"][w.model].get("revision", "main"),
+        lock=config["collect"].get("hub", {}).get("lock", "config/hub.lock.yaml"),
+    log:
+        "logs/models/{model}.log",
+    container:
+        CONTAINERS["data"]
+    shell:
+        "s1kit fetch-model --kind hub --repo {params.repo} --revision {params.revision} --lock {params.lock}"
         " --out {output} > {log} 2>&1"

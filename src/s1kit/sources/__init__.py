@@ -1,8 +1,12 @@
-"""Question sources: one module per raw source, looked up by name in SOURCES.
+"""Question sources, looked up by name.
 
-A source is a callable ``(n: int, seed: int, **options) -> list[dict]`` returning question
-records (s1kit.records.make_question). The paper's 16 hub sources join this registry in
-their own modules; the tiny default's synthetic sources live in ``synthetic``.
+SOURCES / EVAL_SETS: the tiny default's synthetic generators, callables
+``(n: int, seed: int, **options) -> list[dict]`` returning question records
+(s1kit.records.make_question), in s1kit.sources.synthetic.
+
+HUB_SOURCES: the paper config's 16 raw sources and the eval sets it decontaminates
+against, each a s1kit.sources.hub.HubSource (pinned hub inputs + a row mapping) in a
+module of its own, named as in config/s1.yaml.
 """
 
 from s1kit.registry import Registry
@@ -12,3 +16,15 @@ for _name in ("tiny_math", "tiny_olympiad", "tiny_science", "tiny_puzzles"):
     SOURCES.register(_name, f"s1kit.sources.synthetic:{_name}")
 EVAL_SETS: Registry = Registry("eval set")
 EVAL_SETS.register("tiny_chains", "s1kit.sources.synthetic:tiny_chains_eval")
+
+HUB_SOURCES: Registry = Registry("hub source")
+# The 16 raw sources of the paper (PAPER.md "Collected questions per source").
+PAPER_SOURCES = ("math", "olympicarena", "theoremqa", "numinamath", "omnimath", "scieval", "olympiadbench",
+                 "jeebench", "agieval", "s1_prob", "gpqa", "xword", "usaco", "s1_teasers", "livecodebench", "aime")
+for _name in PAPER_SOURCES:
+    HUB_SOURCES.register(_name, f"s1kit.sources.{_name}:SOURCE")
+# Eval sets decontaminated against (and evaluated on): kind "eval".
+for _name, _attr in (("aime24", "AIME24"), ("aime24_nofigures", "AIME24_NOFIGURES"), ("aime25", "AIME25"),
+                     ("math500", "MATH500"),
+                     ("gpqa_diamond", "GPQA_DIAMOND"), ("livecodebench_v4", "LIVECODEBENCH_V4")):
+    HUB_SOURCES.register(_name, f"s1kit.sources.eval_sets:{_attr}")

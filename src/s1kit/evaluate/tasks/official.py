@@ -189,6 +189,8 @@ def gpqa_docs(
 
     docs = []
     for n, row in enumerate(rows, 1):
+        if "Question" not in row and "question" in row:  # s1kit's collected eval set (collect-eval)
+            row = {**row, "Question": row["question"]}
         missing = [f for f in GPQA_FIELDS if row.get(f) is None]
         if missing:
             raise ValueError(f"{origin} record {n}: missing GPQA fields {missing} (has {sorted(row)})")

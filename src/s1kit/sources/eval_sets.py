@@ -1,0 +1,176 @@
+"""The eval sets the paper decontaminates against, as hub sources of kind "eval".
+
+Each maps a row to the question text the official decontamination compared (its
+``load_generic(name, question_field=...)``): the problem as the hub gives it, no template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+from s1kit.sources.livecodebench import RELEASE_FILES, iter_jsonl
+
+
+def _mapped(rows: Iterable[dict[str, Any]], question: str, source_type: str, cot_type: str,
+            solution: str | None = None) -> list[Row]:
+    out: list[Row] = []
+    for x in rows:
+        r = row(x.pop(question, None), source_type, cot_type, x.pop(solution, None) if solution else None)
+        r["metadata"] = x
+        out.append(r)
+    return out
+
+
+# --------------------------------------------------------------------------- AIME24
+
+AIME24_REPO = "AI-MO/aimo-validation-aime"
+AIME24_FILES = ("data/train-*.parquet",)
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
+def _url_year(url: Any) -> int | None:
+    m = _YEAR.search(url) if isinstance(url, str) else None
+    return int(m.group(0)) if m else None
+
+
+def load_aime24(paths: Mapping[str, Path], seed: int, years: Iterable[int] | None = None) -> list[Row]:
+    """All 90 problems (AIME 2022-2024), or those of `years` (read from the AoPS url)."""
+    rows = read_rows(Path(paths["aime24"]), AIME24_FILES)
+    if years is not None:
+        keep = {int(y) for y in years}
+        rows = [x for x in rows if _url_year(x.get("url")) in keep]
+    return _mapped(rows, "problem", AIME24_REPO, "math", "solution")
+
+
+AIME24 = HubSource(
+    name="aime24",
+    kind="eval",
+    inputs={"aime24": HubInput(AIME24_REPO, files=AIME24_FILES)},
+    load=load_aime24,
+    options={"years": None},
+    doc=(
+        "AIME24 for decontamination, as the paper says: `AI-MO/aimo-validation-aime` (train split), question = "
+        "`problem`. The official code compares against the whole split, i.e. all 90 problems of AIME 2022, "
+        "2023 and 2024, not only the 30 of 2024; kept (option `years`, default None = all; e.g. [2024] for "
+        "the 30 evaluated problems, year read from `url`). Evaluation itself uses "
+        "`simplescaling/aime24_nofigures`."
+    ),
+)
+
+# --------------------------------------------------------------------------- AIME25
+
+AIME25_REPO = "simplescaling/aime25_nofigures"
+AIME25_FILES = ("*.jsonl",)
+
+
+def load_aime25(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    return _mapped(read_rows(Path(paths["aime25"]), AIME25_FILES), "problem", AIME25_REPO, "math", "solution")
+
+
+AIME25 = HubSource(
+    name="aime25",
+    kind="eval",
+    inputs={"aime25": HubInput(AIME25_REPO, files=AIME25_FILES)},
+    load=load_aime25,
+    doc=(
+        "AIME25 (added in the paper's v3, evaluation only; the official collection did not decontaminate "
+        "against it): `simplescaling/aime25_nofigures`, the set the evaluation tasks read, question = "
+        "`problem` (assumed columns as its aime24 sibling: a jsonl with problem, solution, answer, ...)."
+    ),
+)
+
+# --------------------------------------------------------------------------- MATH500
+
+MATH500_REPO = "simplescaling/openaimath"
+MATH500_FILES = ("test.jsonl",)
+
+
+def load_math500(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    return _mapped(read_rows(Path(paths["math500"]), MATH500_FILES), "problem", MATH500_REPO, "math", "solution")
+
+
+MATH500 = HubSource(
+    name="math500",
+    kind="eval",
+    inputs={"math500": HubInput(MATH500_REPO, files=MATH500_FILES)},
+    load=load_math500,
+    doc=(
+        "MATH500 as the official code decontaminates against it: the test split of `qfq/openaimath`, now "
+        "`simplescaling/openaimath` (`test.jsonl`, the 500 PRM800K test problems the evaluation also uses), "
+        "question = `problem`. HuggingFaceH4/MATH-500 holds the same 500 problems; the official repo is "
+        "used so that the text compared is the official one."
+    ),
+)
+
+# --------------------------------------------------------------------------- GPQA Diamond
+
+GPQA_REPO = "Idavidrein/gpqa"
+GPQA_FILES = ("gpqa_diamond/train/*.parquet",)
+
+
+def load_gpqa_diamond(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    return _mapped(read_rows(Path(paths["gpqa_diamond"]), GPQA_FILES), "Question", GPQA_REPO, "science")
+
+
+GPQA_DIAMOND = HubSource(
+    name="gpqa_diamond",
+    kind="eval",
+    inputs={"gpqa_diamond": HubInput(GPQA_REPO, files=GPQA_FILES, revision="refs/convert/parquet")},
+    load=load_gpqa_diamond,
+    doc=(
+        "GPQA Diamond (198): `Idavidrein/gpqa` config gpqa_diamond, train split, question = `Question` alone "
+        "(the official comparison used the bare question, without answer choices). The repo holds CSV files; "
+        "this reads the hub's parquet export (`refs/convert/parquet`, `gpqa_diamond/train/NNNN.parquet`)."
+    ),
+)
+
+# --------------------------------------------------------------------------- LiveCodeBench release_v4
+
+LCB_REPO = "livecodebench/code_generation_lite"
+LCB_V4_RELEASES = ("release_v1", "release_v2", "release_v3", "release_v4")
+
+
+def load_livecodebench_v4(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    root = Path(paths["livecodebench_v4"])
+    rows = [x for rel in LCB_V4_RELEASES for x in iter_jsonl(root / RELEASE_FILES[rel])]
+    return _mapped(rows, "question_content", "LiveCodeBench/release_v4", "coding")
+
+
+LIVECODEBENCH_V4 = HubSource(
+    name="livecodebench_v4",
+    kind="eval",
+    inputs={"livecodebench_v4": HubInput(LCB_REPO, files=tuple(RELEASE_FILES[r] for r in LCB_V4_RELEASES))},
+    load=load_livecodebench_v4,
+    doc=(
+        "LiveCodeBench `release_v4` (713 problems, every difficulty), question = `question_content` as given "
+        "(not stripped, as the official comparison). The dataset is a loading script; release_v4 is its files "
+        "`test.jsonl` ... `test4.jsonl`, read directly. `private_test_cases` is dropped from metadata."
+    ),
+)
+
+# --------------------------------------------------------------------------- AIME24 (evaluation)
+
+AIME24_NOFIGURES_REPO = "simplescaling/aime24_nofigures"
+AIME24_NOFIGURES_FILES = ("*.jsonl", "data/*.parquet")
+
+
+def load_aime24_nofigures(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    rows = read_rows(Path(paths["aime24_nofigures"]), AIME24_NOFIGURES_FILES)
+    return _mapped(rows, "problem", AIME24_NOFIGURES_REPO, "math", "solution")
+
+
+AIME24_NOFIGURES = HubSource(
+    name="aime24_nofigures",
+    kind="eval",
+    inputs={"aime24_nofigures": HubInput(AIME24_NOFIGURES_REPO, files=AIME24_NOFIGURES_FILES)},
+    load=load_aime24_nofigures,
+    doc=(
+        "The 30 AIME 2024 problems s1 evaluates on (figures described in text): "
+        "`simplescaling/aime24_nofigures`, question = `problem`, answer = `answer` (a zero-padded string) in "
+        "metadata. Evaluation data, and decontaminated against like every eval set."
+    ),
+)

@@ -1,0 +1,78 @@
+"""Hub sources: what a paper-config source reads from the Hugging Face hub, and how it maps rows.
+
+A HubSource names its inputs (repo, files, the branch to resolve) and a ``load`` function
+that reads those files from local directories (the fetched, locked snapshots) and returns
+raw mapped rows: dicts with question, solution, cot_type, source_type and metadata (a dict,
+stored later as JSON text). ``load`` never validates: it maps what it finds (a None or
+non-string question included) and s1kit.sources.quality quarantines bad rows with a
+reason, so one broken row never stops a 60K-row run.
+
+Loaders read files with pyarrow/datasets only (parquet exports where a dataset has a
+loading script): no ``trust_remote_code``, and metadata never goes through ``eval``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class HubInput:
+    """One hub repository snapshot: the files a loader needs from it.
+
+    revision is what a networked first run resolves to a commit SHA (a branch, a tag, or
+    "refs/convert/parquet" for the hub's parquet export of a script-based dataset);
+    files are fnmatch patterns (huggingface_hub allow_patterns) inside the repository.
+    """
+
+    repo: str
+    files: tuple[str, ...] = ("*.parquet",)
+    revision: str = "main"
+    repo_type: str = "dataset"
+
+    @property
+    def key(self) -> str:
+        """Lock-file key: one entry per (repo, revision) whatever the files."""
+        return f"{self.repo}@{self.revision}"
+
+
+@dataclass(frozen=True)
+class HubSource:
+    name: str
+    inputs: Mapping[str, HubInput]
+    load: Callable[[Mapping[str, Path], int], Iterable[Row]]
+    kind: str = "train"  # "train" (a raw question source) or "eval" (decontaminate against it)
+    doc: str = ""  # the official selection, and any difference from the paper's count
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def row(question: Any, source_type: str, cot_type: str, solution: Any = None, **metadata: Any) -> Row:
+    return {"question": question, "solution": solution, "cot_type": cot_type,
+            "source_type": source_type, "metadata": metadata}
+
+
+def read_rows(directory: Path, patterns: Iterable[str]) -> list[Row]:
+    """All rows of the parquet/json/jsonl files under directory that match patterns, in path order."""
+    import pyarrow.parquet as pq
+
+    files = sorted({p for pat in patterns for p in Path(directory).glob(pat) if p.is_file()})
+    if not files:
+        raise FileNotFoundError(f"{directory}: no file matches {list(patterns)}")
+    rows: list[Row] = []
+    for f in files:
+        if f.suffix == ".parquet":
+            rows.extend(pq.read_table(f).to_pylist())
+        elif f.suffix == ".jsonl":
+            rows.extend(json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip())
+        elif f.suffix == ".json":
+            data = json.loads(f.read_text(encoding="utf-8"))
+            rows.extend(data if isinstance(data, list) else [data])
+        else:
+            raise ValueError(f"{f}: unsupported file type {f.suffix!r} (parquet, json or jsonl)")
+    return rows

@@ -1,0 +1,72 @@
+"""NuminaMath-CoT: every aops_forum row, plus the rows of the published 500-question subset."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+
+REPO = "AI-MO/NuminaMath-CoT"
+SUBSET_REPO = "simplescaling/numinamath_500"  # formerly qfq/numinamath_500
+FILES = ("data/train-*.parquet",)
+AOPS = "aops_forum"
+# `messages` repeats problem and solution as a chat; reading it would double the memory of
+# an 860K-row scan for nothing.
+SKIP_COLUMNS = ("messages",)
+
+
+def _scan(directory: Path, subset: set[str]) -> list[Row]:
+    """Rows of the train shards that are aops_forum or whose problem is in subset, in file order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    files = sorted(p for pat in FILES for p in Path(directory).glob(pat) if p.is_file())
+    if not files:
+        raise FileNotFoundError(f"{directory}: no file matches {list(FILES)}")
+    problems = sorted(subset)
+    rows: list[Row] = []
+    for f in files:
+        columns = [c for c in pq.read_schema(f).names if c not in SKIP_COLUMNS]
+        table = pq.read_table(f, columns=columns)
+        value_set = pa.array(problems, type=table.schema.field("problem").type)  # string or large_string
+        # Kleene OR: a row with a null source but a subset problem is still kept.
+        mask = pc.or_kleene(pc.equal(table["source"], AOPS), pc.is_in(table["problem"], value_set=value_set))
+        rows.extend(table.filter(mask).to_pylist())
+    return rows
+
+
+def load(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    del seed  # no sampling
+    subset = {r.get("problem") for r in read_rows(paths["numinamath_500"], FILES)}
+    subset.discard(None)
+    rows = _scan(paths["numinamath"], subset)
+    # Official order: the subset's (non-aops) rows first, then the aops_forum rows.
+    ordered = [r for r in rows if r.get("source") != AOPS] + [r for r in rows if r.get("source") == AOPS]
+    out = []
+    for rec in ordered:
+        meta = dict(rec)
+        question, solution = meta.pop("problem", None), meta.pop("solution", None)
+        out.append(row(question, f"AI-MO/NuminaMath-CoT/{meta.get('source')}", "math", solution, **meta))
+    return out
+
+
+SOURCE = HubSource(
+    name="numinamath",
+    inputs={"numinamath": HubInput(REPO, files=FILES),
+            "numinamath_500": HubInput(SUBSET_REPO, files=FILES)},
+    load=load,
+    doc=(
+        "`AI-MO/NuminaMath-CoT` train split (`data/train-*.parquet`): every row with source `aops_forum`, "
+        "plus the non-aops rows whose `problem` is, verbatim, one of the 500 problems of "
+        "`simplescaling/numinamath_500` (published as `qfq/numinamath_500`), as in the official "
+        "`NuminaMathLoader`. question = `problem`, solution = `solution`, cot_type `math`, source_type "
+        "`AI-MO/NuminaMath-CoT/<source>`. Metadata: source (`messages` only repeats problem and solution "
+        "and is not read). Difference from the official code: it also force-kept the NuminaMath rows whose "
+        "problem appears in a temporary hand-made list (`constants.TMP_QUESTIONS_TO_KEEP`, apparently to "
+        "keep questions of a draft s1K in the pool); that list is not reproduced, so a few cn_k12 rows "
+        "outside the 500 subset may be missing. Paper: 30,660; the published pool's log has aops_forum "
+        "30,174 + cn_k12 311 + olympiads 173 = 30,658 rows with a teacher trace, after exact dedup."
+    ),
+)

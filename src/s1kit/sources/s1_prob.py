@@ -1,0 +1,37 @@
+"""s1-prob (simplescaling/s1-prob): the paper's 182 PhD-qualifying-exam probability questions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+
+REPO = "simplescaling/s1-prob"
+FILES = ("data/train-*.parquet",)
+# The published 59K pool (simplescaling/data_ablation_full59K) and s1K name this source by its
+# original repository, qfq/stats_qual; kept so source_type matches the released data.
+SOURCE_TYPE = "qfq/stats_qual"
+
+
+def load(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    """Every row: question, solution; the other columns as metadata (unseeded)."""
+    out: list[Row] = []
+    for x in read_rows(Path(paths["s1_prob"]), FILES):
+        r = row(x.pop("question", None), SOURCE_TYPE, "math", x.pop("solution", None))
+        r["metadata"] = x
+        out.append(r)
+    return out
+
+
+SOURCE = HubSource(
+    name="s1_prob",
+    inputs={"s1_prob": HubInput(REPO, files=FILES)},
+    load=load,
+    doc=(
+        "s1-prob from `simplescaling/s1-prob` (train split, official `StatsQualLoader`): every row, "
+        "question/solution as given, cot_type math. source_type is `qfq/stats_qual`, the name the published "
+        "59K pool and s1K use (the dataset was renamed on the hub; the official log counts 182 under that "
+        "name). Paper: 182; no filter, so the raw count is the paper's."
+    ),
+)
