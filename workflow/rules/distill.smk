@@ -16,6 +16,8 @@ rule distill_traces:
         llm=as_json(config["distill"].get("llm", {})),
     log:
         "logs/distill/{teacher}.log",
+    container:
+        CONTAINERS["data"]
     shell:
         "s1kit distill --pool {input.pool} --teacher {wildcards.teacher} --backend {params.backend}"
         " --options-json {params.options:q} {params.model} --params-json {params.params:q}"
@@ -26,9 +28,15 @@ rule distill_grade:
     input:
         traces="results/distill/{teacher}/traces.parquet",
         pool="results/data/pool.parquet",
+        **grade_inputs(),
     output:
-        "results/distill/{teacher}/grades.parquet",
+        grades="results/distill/{teacher}/grades.parquet",
+        **grade_outputs("results/distill/{teacher}/grades"),
+    params:
+        flags=grade_flags,  # featurize.grader: math_verify (none) or the llm judge
     log:
         "logs/distill/{teacher}_grades.log",
+    container:
+        CONTAINERS["data"]
     shell:
-        "s1kit grade --attempts {input.traces} --pool {input.pool} --out {output} > {log} 2>&1"
+        "s1kit grade --attempts {input.traces} --pool {input.pool} --out {output.grades} {params.flags} > {log} 2>&1"

@@ -1,4 +1,8 @@
 # Featurize: attempts by student-size models, grades, domains, thinking lengths (PAPER.md step 3).
+# Grader and domain backends (math_verify | llm, metadata | llm) come from config
+# featurize.grader / featurize.domains; the helpers live in common.smk (docs/llm.md).
+import shlex
+
 FZ = config["featurize"]
 
 
@@ -15,6 +19,8 @@ rule featurize_attempts:
     threads: 2
     log:
         "logs/featurize/attempts_{model}.log",
+    container:
+        CONTAINERS["eval"]
     shell:
         "OMP_NUM_THREADS={threads} s1kit attempts --model {input.model} --name {wildcards.model}"
         " --pool {input.pool} --out {output} --max-new-tokens {params.max_new_tokens}"
@@ -25,25 +31,68 @@ rule featurize_grade_attempts:
     input:
         attempts="results/features/attempts/{model}.parquet",
         pool="results/data/pool.parquet",
+        **grade_inputs(),
     output:
-        "results/features/grades/{model}.parquet",
+        grades="results/features/grades/{model}.parquet",
+        **grade_outputs("results/features/grades/{model}"),
+    params:
+        flags=grade_flags,  # featurize.grader: math_verify (none) or the llm judge
     log:
         "logs/featurize/grades_{model}.log",
+    container:
+        CONTAINERS["data"]
     shell:
-        "s1kit grade --attempts {input.attempts} --pool {input.pool} --out {output} > {log} 2>&1"
+        "s1kit grade --attempts {input.attempts} --pool {input.pool} --out {output.grades} {params.flags}"
+        " > {log} 2>&1"
+
+
+rule featurize_official:
+    # The official prompt files (simplescaling/s1 data/<file>) at a pinned revision, checksummed.
+    output:
+        f"{OFFICIAL_DIR}/{{file}}",
+    wildcard_constraints:
+        file="grading\\.txt|msc\\.json",
+    params:
+        revision=FZ.get("official", {}).get("revision", ""),
+        sha256=lambda wildcards: FZ.get("official", {}).get("files", {}).get(wildcards.file, ""),
+        local=(
+            f"--local-dir {shlex.quote(str(FZ['official']['local_dir']))}"
+            if (FZ.get("official") or {}).get("local_dir")
+            else ""
+        ),
+    log:
+        "logs/featurize/official_{file}.log",
+    container:
+        CONTAINERS["data"]
+    shell:
+        "s1kit fetch-official --name {wildcards.file} --revision {params.revision} --sha256 {params.sha256}"
+        " {params.local} --out {output} > {log} 2>&1"
+
+
+def domains_flags(wildcards, input, output):
+    if not DOMAINS_LLM:
+        return ""
+    job = shlex.quote(as_json(FZ_DOMAINS.get("llm") or {}))
+    return f"--rubric {input.rubric} --ledger {output.ledger} --llm-json {job}"
 
 
 rule featurize_domains:
     input:
         pool="results/data/pool.parquet",
+        **({"rubric": f"{OFFICIAL_DIR}/msc.json"} if DOMAINS_LLM else {}),
     output:
-        "results/features/domains.parquet",
+        domains="results/features/domains.parquet",
+        **({"ledger": "results/features/domains.ledger.jsonl"} if DOMAINS_LLM else {}),
     params:
-        backend=FZ["domains_backend"],
+        backend=FZ_DOMAINS.get("backend", "metadata"),
+        flags=domains_flags,  # featurize.domains: metadata (none) or the llm classifier
     log:
         "logs/featurize/domains.log",
+    container:
+        CONTAINERS["data"]
     shell:
-        "s1kit domains --pool {input.pool} --out {output} --backend {params.backend} > {log} 2>&1"
+        "s1kit domains --pool {input.pool} --out {output.domains} --backend {params.backend} {params.flags}"
+        " > {log} 2>&1"
 
 
 rule featurize_merge:
@@ -60,6 +109,8 @@ rule featurize_merge:
         grades=" ".join(f"{m}=results/features/grades/{m}.parquet" for m in FZ["attempt_models"]),
     log:
         "logs/featurize/merge.log",
+    container:
+        CONTAINERS["data"]
     shell:
         "s1kit featurize --pool {input.pool} --traces {input.traces} --teacher-grades {input.teacher_grades}"
         " --attempt-grades {params.grades} --domains {input.domains} --length-tokenizer {input.length_tokenizer}"

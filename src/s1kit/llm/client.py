@@ -47,13 +47,17 @@ SECRET_ENV = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_A
 
 
 def cost_usd(model: str, usage: dict[str, int], prices: dict[str, dict[str, float]]) -> float:
-    """Dollars for one call. Anthropic prompt-cache writes cost 1.25x input, reads 0.1x."""
+    """Dollars for one call. Prompt-cache reads cost ``cached_input`` (default 0.1x input, as
+    Anthropic's), cache writes ``cache_write`` (default 1.25x input)."""
     p = prices.get(model)
     if not p:
         return 0.0
-    tin = usage.get("input_tokens", 0) + 1.25 * usage.get("cache_creation_input_tokens", 0) \
-        + 0.1 * usage.get("cache_read_input_tokens", 0)
-    return (tin * p.get("input", 0.0) + usage.get("output_tokens", 0) * p.get("output", 0.0)) / 1e6
+    pin = p.get("input", 0.0)
+    read = p.get("cached_input", 0.1 * pin)
+    write = p.get("cache_write", 1.25 * pin)
+    dollars = usage.get("input_tokens", 0) * pin + usage.get("cache_creation_input_tokens", 0) * write \
+        + usage.get("cache_read_input_tokens", 0) * read + usage.get("output_tokens", 0) * p.get("output", 0.0)
+    return dollars / 1e6
 
 
 class RateLimiter:
