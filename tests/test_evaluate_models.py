@@ -88,9 +88,32 @@ def test_parse_setting():
     wait = parse_setting("wait-4").gen_kwargs
     assert wait == {"max_tokens_thinking": "auto", "thinking_n_ignore": 4, "thinking_n_ignore_str": "Wait"}
     assert parse_setting("plain").gen_kwargs == {}
-    for bad in ("bf-", "bf-1k", "wait-auto", "forcing1k"):
+    for bad in ("bf-", "bf-1k", "wait-auto", "forcing1k", "tcc-", "ccc-medium", "rs-auto", "ignore-x-Wait"):
         with pytest.raises(ValueError, match="unknown setting"):
             parse_setting(bad)
+
+
+def test_parse_table3_and_table4_settings():
+    from s1kit.evaluate.budget import BudgetConfig
+    from s1kit.evaluate.tasks.official import control_suffix
+
+    rs = parse_setting("rs-4000")
+    assert rs.gen_kwargs == {"max_tokens_thinking": 4000, "rejection_sample": True, "do_sample": True,
+                             "temperature": 1.0} and rs.max_tokens == 4000
+    tcc, tccbf, scc = parse_setting("tcc-2048"), parse_setting("tccbf-2048"), parse_setting("scc-32")
+    assert tcc.task_metadata == tccbf.task_metadata == {"control": "tcc", "budget": 2048}
+    assert tcc.gen_kwargs == {"max_tokens_thinking": "auto"} and tccbf.gen_kwargs == {"max_tokens_thinking": 2048}
+    assert tcc.max_tokens == tccbf.max_tokens == 2048 and scc.max_tokens is None
+    assert control_suffix(**scc.task_metadata) == "Think for up to 32 steps."
+    assert control_suffix(**parse_setting("ccc-short").task_metadata).startswith("Answer after a short")
+    none = parse_setting("ignore-2-none").gen_kwargs
+    assert none["thinking_n_ignore"] == 2 and none["thinking_n_ignore_str"] == ""
+    assert parse_setting("ignore-2-Hmm").gen_kwargs["thinking_n_ignore_str"] == "Hmm"
+    with pytest.raises(ValueError, match="budget must be > 0"):
+        parse_setting("rs-0")
+    # each setting's gen kwargs are accepted by the budget-forcing controller
+    for name in ("rs-4000", "tcc-2048", "tccbf-2048", "ignore-2-none", "ccc-long"):
+        BudgetConfig.from_gen_kwargs(dict(parse_setting(name).gen_kwargs))
 
 
 def test_model_name_of(tmp_path):
@@ -109,3 +132,18 @@ def test_cli_flags_and_bad_input(tmp_path, capsys):
     assert main(parser.parse_args(base + ["--setting", "nope"])) == 2
     assert main(parser.parse_args(base + ["--setting", "bf-8", "--gen-kwargs", "[1]"])) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_sample_rows_keep_every_sample_of_k():
+    """agg64 tasks: samples.jsonl keeps all k responses with their budget records, not only the first."""
+    from s1kit.evaluate.run import _sample_rows
+
+    texts = ["think\nAnswer: 7", "think\nAnswer: 8", "think\nAnswer: 7"]
+    recs = [{"text": t, "thinking_tokens": i + 1, "budget": 10} for i, t in enumerate(texts)]
+    sample = {"doc_id": 0, "doc": {"id": "q0", "question": "Q?"}, "resps": [texts], "target": "7", "exact_match": 1}
+    rows = _sample_rows("t_agg", [sample], {("t_agg", 0): recs})
+    assert len(rows) == 1 and rows[0]["response"] == texts[0] and rows[0]["thinking_tokens"] == 1
+    assert [s["thinking_tokens"] for s in rows[0]["samples"]] == [1, 2, 3]
+    assert [s["correct"] for s in rows[0]["samples"]] == [True, False, True]
+    with pytest.raises(RuntimeError, match="3 responses but 2 records"):
+        _sample_rows("t_agg", [sample], {("t_agg", 0): recs[:2]})

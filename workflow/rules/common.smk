@@ -3,7 +3,7 @@ import json
 
 from snakemake.utils import validate
 
-from s1kit.evaluate.run import setting_names
+from s1kit.evaluate.run import parse_setting, setting_names
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -15,6 +15,12 @@ SELECTIONS = config["select"]["selections"]
 ABLATIONS = [s for s in SELECTIONS if s != "s1K"]
 EV = config["evaluate"]
 SETTINGS = setting_names(EV["budgets"], EV["wait"])
+# evaluate.extra: the Table 3/4 runs (rejection sampling, conditional control, other strings)
+EXTRA_RUNS = [(setting, task) for group in EV.get("extra", []) for setting in group["settings"]
+              for task in group.get("tasks", EV["tasks"])]
+for _setting, _task in EXTRA_RUNS:
+    parse_setting(_setting)  # a bad name fails here, naming itself, before any job runs
+SETTINGS = SETTINGS + [s for s in dict.fromkeys(s for s, _ in EXTRA_RUNS) if s not in SETTINGS]
 TEACHER = config["distill"]["teacher"]
 # Apptainer image of each kind of rule (containers/README.md); used only under
 # `--sdm apptainer` (profiles/slurm). A local .sif path or a URI, from config `containers:`.
@@ -73,9 +79,10 @@ def get_run_data(wildcards):
 
 
 def get_eval_results():
+    sweep = setting_names(EV["budgets"], EV["wait"])
     return expand(
-        "results/eval/{model}/{setting}/{task}/results.json", model=EV["models"], setting=SETTINGS, task=EV["tasks"]
-    )
+        "results/eval/{model}/{setting}/{task}/results.json", model=EV["models"], setting=sweep, task=EV["tasks"]
+    ) + [f"results/eval/{m}/{s}/{t}/results.json" for m in EV["models"] for s, t in EXTRA_RUNS]
 
 
 def get_select_outputs():

@@ -21,5 +21,5 @@ rule evaluate_run:
     shell:
         "OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model} --model-name {wildcards.model}"
         " --task {wildcards.task} --data {input.data} --setting {wildcards.setting}"
-        " --gen-kwargs {params.gen_kwargs:q} --out-dir results/eval/{wildcards.model}/{wildcards.setting}/{wildcards.task}"
+        " --base-gen-kwargs {params.gen_kwargs:q} --out-dir results/eval/{wildcards.model}/{wildcards.setting}/{wildcards.task}"
         " --backend {params.backend} --batch-size {params.batch_size} --seed {params.seed} {params.limit} > {log} 2>&1"

@@ -18,7 +18,9 @@ Settings (names are built from parameters, never typed by hand):
 - ``wait-<N>``: ``max_tokens_thinking=auto, thinking_n_ignore=N, thinking_n_ignore_str=Wait``
 - ``plain``: no thinking delimiters at all (a non-thinking baseline such as Qwen2.5-Instruct)
 
-``--gen-kwargs`` (JSON) is merged over the setting's and the task's gen kwargs.
+``--gen-kwargs`` (JSON) is merged over the setting's and the task's gen kwargs;
+``--base-gen-kwargs`` (the workflow's ``evaluate.gen_kwargs``) lies under the setting's, so
+that e.g. rejection sampling's ``do_sample`` wins over a config-wide greedy default.
 
 Outputs, both written atomically (samples first, results.json last marks completion):
 ``results.json`` {model, task, setting, n, accuracy (0-1), avg_thinking_tokens,
@@ -45,6 +47,11 @@ from s1kit.settings import load_json_arg
 
 BACKENDS = {"hf": "s1kit_hf", "vllm": "s1kit_vllm"}
 _SETTING = re.compile(r"^(?:(bf)-(\d+|auto)|(wait)-(\d+)|(plain))$")
+_IGNORE = re.compile(r"^ignore-(\d+)-(.+)$")
+_CONTROL = re.compile(r"^(tcc|tccbf|scc|rs)-(\d+)$")
+_CLASS = re.compile(r"^ccc-(long|short)$")
+SETTING_HELP = ("bf-<N>, bf-auto, wait-<N>, plain, ignore-<N>-<str|none>, tcc-<N>, tccbf-<N>, scc-<N>, "
+                "ccc-long, ccc-short or rs-<N>")
 
 
 @dataclass(frozen=True)
@@ -55,13 +62,41 @@ class Setting:
     gen_kwargs: dict[str, Any] = field(default_factory=dict)
     max_tokens: int | None = field(default=None, metadata={"help": "None: each request's own budget"})
     min_tokens: int | None = None
+    # Reaches the task: the conditional-control prompt variants (official.py CONTROL_PROMPTS).
+    task_metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _extra_setting(name: str) -> Setting | None:
+    """The Table 3/4 settings: conditional control, rejection sampling, other ignore strings."""
+    auto = {"max_tokens_thinking": "auto"}
+    if m := _IGNORE.match(name):
+        text = "" if m.group(2) == "none" else m.group(2)
+        return Setting(name, {**auto, "thinking_n_ignore": int(m.group(1)), "thinking_n_ignore_str": text})
+    if m := _CLASS.match(name):
+        return Setting(name, auto, task_metadata={"control": f"ccc-{m.group(1)}"})
+    if m := _CONTROL.match(name):
+        kind, n = m.group(1), int(m.group(2))
+        if n <= 0:
+            raise ValueError(f"setting {name!r}: the budget must be > 0")
+        if kind == "rs":  # sample (temperature 1) until the thinking fits in n tokens; tries capped
+            return Setting(name, {"max_tokens_thinking": n, "rejection_sample": True, "do_sample": True,
+                                  "temperature": 1.0}, max_tokens=n)
+        control = {"control": kind.removesuffix("bf"), "budget": n}
+        if kind == "tccbf":
+            return Setting(name, {"max_tokens_thinking": n}, max_tokens=n, task_metadata=control)
+        # tcc asks for n tokens (Control measured against n); scc asks for n steps, not tokens
+        return Setting(name, auto, max_tokens=n if kind == "tcc" else None, task_metadata=control)
+    return None
 
 
 def parse_setting(name: str) -> Setting:
-    """``bf-<N>``, ``bf-auto``, ``wait-<N>`` or ``plain``; ValueError names a bad one."""
+    """A setting name (SETTING_HELP) -> its gen kwargs and task metadata; ValueError names a bad one."""
     m = _SETTING.match(name)
     if not m:
-        raise ValueError(f"unknown setting {name!r}; expected bf-<N>, bf-auto, wait-<N> or plain")
+        extra = _extra_setting(name)
+        if extra is None:
+            raise ValueError(f"unknown setting {name!r}; expected {SETTING_HELP}")
+        return extra
     if m.group(1):
         value = m.group(2)
         if value == "auto":
@@ -145,18 +180,26 @@ def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, 
             raise RuntimeError(f"record and response differ for {task} doc {s['doc_id']}")
         # The task's own metric decides correctness; answers.score only if it has none.
         correct = bool(s["exact_match"]) if "exact_match" in s else score(response, str(s["target"]))[1]
-        rows.append(
-            {
-                "doc_id": s["doc_id"],
-                "id": doc.get("id", s["doc_id"]),
-                "question": doc.get("question", doc.get("problem")),
-                "target": s["target"],
-                "response": response,
-                **rec,
-                "extracted": extract_answer(response),
-                "correct": correct,
-            }
-        )
+        row = {
+            "doc_id": s["doc_id"],
+            "id": doc.get("id", s["doc_id"]),
+            "question": doc.get("question", doc.get("problem")),
+            "target": s["target"],
+            "response": response,
+            **rec,
+            "extracted": extract_answer(response),
+            "correct": correct,
+        }
+        responses = list(s["resps"][0]) if isinstance(s["resps"][0], (list, tuple)) else [response]
+        if len(responses) > 1:  # k samples (the agg64 tasks): keep every one, not only the first
+            if len(recs) != len(responses):
+                raise RuntimeError(f"{task} doc {s['doc_id']}: {len(responses)} responses but {len(recs)} records")
+            row["samples"] = [
+                {**{k: v for k, v in r.items() if k != "text"}, "response": text, "extracted": extract_answer(text),
+                 "correct": score(text, str(s["target"]))[1]}
+                for r, text in zip(recs, responses)
+            ]
+        rows.append(row)
     return rows
 
 
@@ -210,6 +253,7 @@ def run_eval(
     dtype: str = "auto",
     model_args: dict[str, Any] | None = None,
     task_metadata: dict[str, Any] | None = None,
+    base_gen_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run lm-eval on ``task`` with the s1kit model of ``backend``; write and return results.json.
 
@@ -222,13 +266,14 @@ def run_eval(
     data_path = Path(data_path).resolve()
     if not data_path.is_file():
         raise FileNotFoundError(f"--data {data_path} does not exist")
-    kwargs = {**cfg.gen_kwargs, **(gen_kwargs or {})}
+    kwargs = {**(base_gen_kwargs or {}), **cfg.gen_kwargs, **(gen_kwargs or {})}
 
     # ---- load
     t0 = time.time()
     lm = _load_lm(backend, str(model_dir), dtype, batch_size, seed, model_args)
 
     # ---- evaluate
+    task_metadata = {**cfg.task_metadata, **(task_metadata or {})}
     out = evaluate_loaded(lm, task, data_path, kwargs, limit=limit, seed=seed, task_metadata=task_metadata)
     rows = _sample_rows(task, out["samples"][task], records(lm))
     if not rows:
@@ -268,8 +313,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-name", default=None, help="name in results.json (default: the run's name)")
     parser.add_argument("--task", required=True, help="lm-eval task in s1kit/evaluate/tasks, e.g. tiny_chains")
     parser.add_argument("--data", required=True, help="JSONL of the task's records (id, question, answer)")
-    parser.add_argument("--setting", required=True, help="bf-<N>, bf-auto, wait-<N> or plain")
+    parser.add_argument("--setting", required=True, help=SETTING_HELP)
     parser.add_argument("--gen-kwargs", default="{}", help="JSON object merged over the setting's gen kwargs")
+    parser.add_argument("--base-gen-kwargs", default="{}", help="JSON object the setting's gen kwargs override")
     parser.add_argument("--out-dir", required=True, help="where results.json and samples.jsonl go")
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="hf", help="hf (transformers) or vllm")
     parser.add_argument("--batch-size", type=int, default=64, help="requests per controller batch")
@@ -285,6 +331,7 @@ def main(args: argparse.Namespace) -> int:
     """``s1kit evaluate``: run one evaluation and print its summary line."""
     try:
         gen_kwargs = load_json_arg(args.gen_kwargs, "--gen-kwargs")
+        base_gen_kwargs = load_json_arg(args.base_gen_kwargs, "--base-gen-kwargs")
         model_args = load_json_arg(args.model_args, "--model-args")
         task_metadata = load_json_arg(args.task_metadata, "--task-metadata")
         parse_setting(args.setting)
@@ -306,6 +353,7 @@ def main(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         model_args=model_args,
         task_metadata=task_metadata,
+        base_gen_kwargs=base_gen_kwargs,
     )
     print(
         f"{res['model']} {res['task']} {res['setting']}: accuracy {res['accuracy']:.3f} on {res['n']}, "
