@@ -73,7 +73,8 @@ def test_selection_funnel_and_outputs(run_dir):
     funnel = {r["step"]: int(r["count"]) for r in read_csv(run_dir / "select/funnel.csv")}
     assert list(funnel) == ["collected", "with_features", "after_format", "after_difficulty", "preselected",
                             "selected"]
-    assert funnel["collected"] > funnel["with_features"] > funnel["after_format"] >= funnel["after_difficulty"]
+    # an empty question is quarantined at collection now, so nothing lacks features in the tiny run
+    assert funnel["collected"] >= funnel["with_features"] > funnel["after_format"] >= funnel["after_difficulty"]
     assert 0 < funnel["preselected"] < funnel["selected"] == 1000
     ids = (run_dir / "select/s1K/ids.txt").read_text().split()
     assert len(ids) == len(set(ids)) == 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -178,7 +179,8 @@ def _train(a: argparse.Namespace) -> None:
 
     cfg = from_dict(TrainConfig, load_json_arg(a.config_json, "--config-json"), "train")
     m = train(a.model, a.data, a.out_dir, cfg)
-    print(f"trained {m['steps']} steps in {m['train_runtime_s']} s, final loss {m['final_loss']}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun every rank returns here
+        print(f"trained {m['steps']} steps in {m['train_runtime_s']} s, final loss {m['final_loss']}")
 
 
 def _where(a: argparse.Namespace) -> None:

@@ -285,8 +285,8 @@ def _under_results(path: str | Path) -> bool:
 
 def record(argv: list[str], args: argparse.Namespace, run: Callable[[], Any]) -> Any:
     """Run ``run()`` and write the provenance of every output it made; returns run()'s value."""
-    if getattr(args, "command", None) in NO_RECORD:
-        return run()
+    if getattr(args, "command", None) in NO_RECORD or os.environ.get("RANK", "0") != "0":
+        return run()  # under torchrun only rank 0 writes outputs, so only it records them
     try:
         started, t0 = _now(), time.time()
         paths = candidate_paths(args)

@@ -1,24 +1,42 @@
 """Fine-tune a causal LM on a selection in the s1 format (PAPER.md step 5).
 
-Same loop for the tiny CPU default and the paper recipe; distribution comes from the
-launcher (``accelerate launch`` / torchrun), not from this file:
+One loop for the tiny CPU default and the paper recipe (issue #6). Distribution comes from
+the launcher (torchrun; ``s1kit.sft.launch`` builds the line): accelerate reads RANK /
+WORLD_SIZE from the environment, every rank runs this file and rank 0 writes the outputs.
 
     s1kit train --model results/models/tiny-base --data results/select/s1K/dataset.parquet \\
         --config-json '{"lr": 3e-3}' --out-dir results/train/tiny-s1
+    torchrun --standalone --nproc_per_node=8 --no-python s1kit train ... \\
+        --config-json '{"fsdp": "full_shard", "bf16": true, "gradient_checkpointing": true}'
+
+Every optimizer step draws the whole global batch (world size x accumulation micro-batches)
+from one seeded stream and each rank takes its share, so 2 processes x 1 micro-batch and
+1 process x 2 accumulated micro-batches see the same examples; checkpoints (accelerate
+``save_state``: model, optimizer, RNG, plus this loop's step, stream state and accounting)
+make a killed run resume where the last complete checkpoint left it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import random
+import re
+import shutil
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from s1kit.hf import TOKENIZER_SUBDIR, load_model, load_tokenizer, save_model, tokenizer_path
+from s1kit.hf import TOKENIZER_SUBDIR, load_tokenizer, tokenizer_path
 from s1kit.records import atomic_write_text, read_table
 from s1kit.sft.format import IGNORE_INDEX, chat_text, thinking_spans, tokenize_masked
+
+FSDP_STRATEGIES = ("full_shard", "shard_grad_op", "hybrid_shard")
+# For fault-injection tests: the process SIGKILLs itself when about to run this step.
+KILL_AT_STEP_ENV = "S1KIT_TRAIN_KILL_AT_STEP"
 
 
 @dataclass(frozen=True)
@@ -38,22 +56,72 @@ class TrainConfig:
     curriculum_fraction: float = field(
         default=0.0, metadata={"help": "share of steps over which the max example length rises to the longest; 0 = off"}
     )
+    sampling: str = field(default="length_weighted", metadata={
+        "help": "length_weighted: windows of similar length, drawn by length (tiny default); "
+                "epoch: a seeded shuffle per epoch, every example once per epoch (paper, HF Trainer)"})
     seed: int = 42
     log_every: int = 50
     system_prompt: str | None = field(default=None, metadata={"help": "system message; None = none"})
-    world_size: int = field(default=1, metadata={"help": "processes (GPUs); set by the launcher"})
+    world_size: int = field(default=0, metadata={"help": "processes (GPUs); 0 = from the launcher (WORLD_SIZE)"})
+    # ---- scale (paper: FSDP full_shard wrapping Qwen2DecoderLayer, bf16, checkpointing) ----
+    fsdp: bool | str = field(default=False, metadata={"help": "false | true (= full_shard) | " + " | ".join(FSDP_STRATEGIES)})
+    fsdp_wrap: str = field(default="Qwen2DecoderLayer", metadata={"help": "module class wrapped as one FSDP unit"})
+    fsdp_version: int = field(default=2, metadata={"help": "1 = FullyShardedDataParallel, 2 = fully_shard"})
+    bf16: bool = field(default=False, metadata={"help": "bf16 autocast over float32 master weights (paper: on)"})
+    dtype: str = field(default="float32", metadata={"help": "dtype the weights are loaded and kept in"})
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "recompute activations in backward"})
+    cpu_ram_efficient_loading: bool = field(
+        default=False, metadata={"help": "FSDP: only rank 0 reads the weights, then broadcasts them"})
+    attn_implementation: str | None = field(default=None, metadata={"help": "sdpa | flash_attention_2 | eager; None = default"})
+    # ---- checkpoints and resume ----
+    save_steps: int = field(default=0, metadata={"help": "checkpoint every N optimizer steps; 0 = never"})
+    checkpoint_dir: str | None = field(default=None, metadata={"help": "None = <out-dir>/checkpoints (shared FS if multi-node)"})
+    save_total_limit: int = field(default=1, metadata={"help": "complete checkpoints kept"})
+    keep_checkpoints: bool = field(default=False, metadata={"help": "keep them after the final model is saved"})
+    # ---- accounting and optional services (off by default) ----
+    peak_flops: float | None = field(default=None, metadata={"help": "peak FLOP/s per device for MFU; None = GPU table"})
+    push_to_hub: str | None = field(default=None, metadata={"help": "hub repo id to upload the final model to (HF_TOKEN)"})
+    report_to: str = field(default="none", metadata={"help": "accelerate tracker: none | tensorboard | wandb | ..."})
 
     def __post_init__(self) -> None:
+        if self.world_size == 0:
+            # frozen: resolved once here, so that grad_accum and the saved config are concrete
+            object.__setattr__(self, "world_size", int(os.environ.get("WORLD_SIZE", "1")))
+        if self.world_size < 1 or self.per_device_batch_size < 1 or self.global_batch_size < 1:
+            raise ValueError("world_size, per_device_batch_size and global_batch_size must be >= 1")
         per_step = self.world_size * self.per_device_batch_size
         if self.global_batch_size % per_step:
             raise ValueError(
                 f"global_batch_size {self.global_batch_size} is not divisible by world_size x "
                 f"per_device_batch_size = {self.world_size} x {self.per_device_batch_size}"
             )
+        if self.fsdp not in (False, True) and self.fsdp not in FSDP_STRATEGIES + ("",):
+            raise ValueError(f"fsdp {self.fsdp!r}: expected true, false or one of {', '.join(FSDP_STRATEGIES)}")
+        if self.fsdp_version not in (1, 2):
+            raise ValueError(f"fsdp_version {self.fsdp_version}: expected 1 or 2")
+        if self.dtype not in ("float32", "bfloat16", "float16"):
+            raise ValueError(f"dtype {self.dtype!r}: expected float32, bfloat16 or float16")
+        if self.sampling not in ("length_weighted", "epoch"):
+            raise ValueError(f"sampling {self.sampling!r}: expected length_weighted or epoch")
+        if self.sampling == "epoch" and self.curriculum_fraction > 0:
+            raise ValueError("curriculum_fraction needs sampling: length_weighted (epoch sampling ignores length)")
+        if self.save_steps < 0 or self.save_total_limit < 1:
+            raise ValueError("save_steps must be >= 0 and save_total_limit >= 1")
 
     @property
     def grad_accum(self) -> int:
         return self.global_batch_size // (self.world_size * self.per_device_batch_size)
+
+    @property
+    def fsdp_strategy(self) -> str | None:
+        return "full_shard" if self.fsdp is True else (self.fsdp or None)
+
+
+# Settings that do not change what is computed: a checkpoint written under other values of
+# these resumes; any other difference refuses to resume (a stale checkpoint of another run).
+NOT_IN_FINGERPRINT = {"log_every", "save_steps", "checkpoint_dir", "save_total_limit", "keep_checkpoints",
+                      "peak_flops", "push_to_hub", "report_to", "gradient_checkpointing",
+                      "cpu_ram_efficient_loading"}
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -83,6 +151,39 @@ class LengthBatcher:
         centre = self.rng.choices(range(n), weights=self.lengths[:n])[0]
         lo = min(max(0, centre - self.batch_size // 2), n - self.batch_size)
         return self.order[lo : lo + self.batch_size]
+
+    def get_state(self):
+        return self.rng.getstate()
+
+    def set_state(self, state) -> None:
+        self.rng.setstate((state[0], tuple(state[1]), state[2]))  # a serializer may hand back lists
+
+
+class EpochSampler:
+    """The paper's sampling (HF Trainer): each epoch a seeded shuffle of all examples, taken
+    in order, micro-batch after micro-batch; epochs follow each other without a gap."""
+
+    def __init__(self, n: int, batch_size: int, seed: int):
+        self.n, self.batch_size, self.seed, self.pos = n, min(batch_size, n), seed, 0
+        self._epoch, self._perm = -1, []
+
+    def _at(self, i: int) -> int:
+        epoch, k = divmod(i, self.n)
+        if epoch != self._epoch:
+            self._epoch, self._perm = epoch, list(range(self.n))
+            random.Random(self.seed * 100_003 + epoch).shuffle(self._perm)
+        return self._perm[k]
+
+    def sample(self, max_len: float = float("inf")) -> list[int]:
+        out = [self._at(self.pos + j) for j in range(self.batch_size)]
+        self.pos += self.batch_size
+        return out
+
+    def get_state(self) -> int:
+        return self.pos
+
+    def set_state(self, state: int) -> None:
+        self.pos = int(state)
 
 
 def load_examples(data_path: str | Path, tokenizer, cfg: TrainConfig) -> tuple[list, int]:
@@ -114,42 +215,238 @@ def collate(batch, pad_id: int):
     return ids, mask, labels
 
 
-def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg: TrainConfig) -> dict:
+# ---- distribution -------------------------------------------------------------------
+
+
+def fsdp_plugin_kwargs(cfg: TrainConfig) -> dict | None:
+    """Arguments of accelerate's FSDP plugin for the config: the paper's full_shard with one
+    unit per decoder layer; sharded checkpoints (each rank writes its own shard, no gather)."""
+    strategy = cfg.fsdp_strategy
+    if strategy is None:
+        return None
+    if cfg.fsdp_version == 2 and strategy == "hybrid_shard":
+        raise ValueError("fsdp hybrid_shard needs fsdp_version 1 (FSDP2 takes a 2-D device mesh instead)")
+    kw = {"sharding_strategy": strategy.upper()} if cfg.fsdp_version == 1 else {
+        "reshard_after_forward": strategy != "shard_grad_op"}
+    if cfg.cpu_ram_efficient_loading:
+        kw["sync_module_states"] = True  # rank 0 loads, the others receive its weights
+    return {
+        "fsdp_version": cfg.fsdp_version,
+        "auto_wrap_policy": "transformer_based_wrap",
+        "transformer_cls_names_to_wrap": [cfg.fsdp_wrap],
+        "state_dict_type": "SHARDED_STATE_DICT",
+        "cpu_ram_efficient_loading": cfg.cpu_ram_efficient_loading,
+        **kw,
+    }
+
+
+def fsdp_plugin(cfg: TrainConfig):
+    """The plugin itself; accelerate refuses to build one without an accelerator device."""
+    from accelerate.utils import FullyShardedDataParallelPlugin
+
+    kw = fsdp_plugin_kwargs(cfg)
+    return None if kw is None else FullyShardedDataParallelPlugin(**kw)
+
+
+def make_accelerator(cfg: TrainConfig, project_dir: Path):
+    """The Accelerator, created before the model so that cpu_ram_efficient_loading applies."""
     import torch
     from accelerate import Accelerator
 
+    cuda = torch.cuda.is_available()
+    kw = {}
+    if cfg.fsdp_strategy and cuda:
+        kw["fsdp_plugin"] = fsdp_plugin(cfg)
+        if cfg.cpu_ram_efficient_loading:
+            # transformers loads on rank 0 only (meta elsewhere) when both are set
+            os.environ["ACCELERATE_USE_FSDP"] = "true"
+            os.environ["FSDP_CPU_RAM_EFFICIENT_LOADING"] = "true"
+    elif cfg.fsdp_strategy:
+        print(f"s1kit train: warning: fsdp {cfg.fsdp_strategy} needs CUDA; running unsharded (DDP on CPU)")
+    if cfg.report_to != "none":
+        kw["log_with"] = cfg.report_to
+    # cpu=True without CUDA: under torchrun accelerate then picks gloo (MULTI_CPU)
+    return Accelerator(cpu=not cuda, gradient_accumulation_steps=cfg.grad_accum,
+                       mixed_precision="bf16" if cfg.bf16 else "no", project_dir=str(project_dir), **kw)
+
+
+class RunState:
+    """What a checkpoint holds besides model, optimizer and RNGs: the step (the schedule is
+    a function of it), the batch stream's position and the accounting so far."""
+
+    def __init__(self, batcher: LengthBatcher | EpochSampler):
+        self.batcher = batcher
+        self.step, self.runtime, self.checkpoint_s, self.tokens, self.flops = 0, 0.0, 0.0, 0, 0.0
+        self.log: list[dict] = []
+        self.resumed_from: list[int] = []
+
+    def state_dict(self) -> dict:
+        return {"step": self.step, "runtime": self.runtime, "checkpoint_s": self.checkpoint_s,
+                "tokens": self.tokens, "flops": self.flops, "log": self.log, "resumed_from": self.resumed_from,
+                "sampler": self.batcher.get_state()}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.step, self.runtime, self.checkpoint_s = d["step"], d["runtime"], d["checkpoint_s"]
+        self.tokens, self.flops, self.log, self.resumed_from = d["tokens"], d["flops"], d["log"], d["resumed_from"]
+        self.batcher.set_state(d["sampler"])
+
+
+# ---- checkpoints --------------------------------------------------------------------
+
+MARKER = "s1kit_resume.json"
+_STEP_DIR = re.compile(r"^step-(\d+)$")
+
+
+def fingerprint(cfg: TrainConfig, model_dir, data_path) -> dict:
+    """What must match for a checkpoint to belong to this run."""
+    digest = hashlib.sha256()
+    with open(data_path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    conf = {k: v for k, v in asdict(cfg).items() if k not in NOT_IN_FINGERPRINT}
+    return {"config": conf, "model": str(model_dir), "data_sha256": digest.hexdigest()}
+
+
+def latest_checkpoint(root: Path) -> Path | None:
+    """The newest complete checkpoint: renamed from its .tmp name only after every rank wrote."""
+    done = [(int(m.group(1)), p) for p in root.glob("step-*") if (m := _STEP_DIR.match(p.name))
+            and (p / MARKER).exists()] if root.is_dir() else []
+    return max(done)[1] if done else None
+
+
+def check_resumable(ckpt: Path, expected: dict) -> None:
+    saved = json.loads((ckpt / MARKER).read_text())
+    if saved == expected:
+        return
+    diff = sorted(k for k in set(saved["config"]) | set(expected["config"])
+                  if saved["config"].get(k) != expected["config"].get(k))
+    diff += [k for k in ("model", "data_sha256") if saved.get(k) != expected.get(k)]
+    raise ValueError(f"checkpoint {ckpt} belongs to another run (differs in: {', '.join(diff)}); "
+                     f"delete {ckpt.parent} to start over")
+
+
+def save_checkpoint(accelerator, root: Path, step: int, stamp: dict, keep: int) -> Path:
+    final = root / f"step-{step:06d}"
+    tmp = root / f"step-{step:06d}.tmp"
+    if accelerator.is_main_process and tmp.exists():
+        shutil.rmtree(tmp)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))  # every rank writes its part (FSDP: its shard)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        atomic_write_text(tmp / MARKER, json.dumps(stamp, indent=2))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        complete = sorted(int(m.group(1)) for p in root.iterdir()
+                          if (m := _STEP_DIR.match(p.name)) and (p / MARKER).exists())
+        for old in complete[:-keep]:
+            shutil.rmtree(root / f"step-{old:06d}", ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return final
+
+
+# ---- the loop -----------------------------------------------------------------------
+
+
+def _peak_memory(torch) -> tuple[float, str]:
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**30, "cuda_max_allocated"
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "cpu_max_rss"  # KiB on Linux
+
+
+def _load_model(model_dir, cfg: TrainConfig):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    kw = {"attn_implementation": cfg.attn_implementation} if cfg.attn_implementation else {}
+    return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, cfg.dtype), **kw)
+
+
+def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg: TrainConfig) -> dict:
+    import torch
+
+    from s1kit.sft.cost import compute_params, mfu, peak_flops_for, sequence_flops
+
+    out_dir = Path(out_dir)
     # ---- load -------------------------------------------------------------------
+    accelerator = make_accelerator(cfg, out_dir)
+    if accelerator.num_processes != cfg.world_size:
+        raise ValueError(f"config world_size {cfg.world_size} but launched with {accelerator.num_processes} "
+                         "processes (leave world_size at 0 to take it from the launcher)")
+    rank, world, accum = accelerator.process_index, accelerator.num_processes, cfg.grad_accum
     torch.manual_seed(cfg.seed)
-    accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum)
     tokenizer = load_tokenizer(model_dir)
-    model = load_model(model_dir)
+    model = _load_model(model_dir, cfg)
+    use_cache = model.config.use_cache
+    if cfg.gradient_checkpointing:
+        kw = {"use_reentrant": False}  # the non-reentrant form works under FSDP and with frozen inputs
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=kw)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kw)
+        model.config.use_cache = False
+    n_params = compute_params(model)
+    n_layers, width = model.config.num_hidden_layers, model.config.hidden_size
     examples, cut = load_examples(data_path, tokenizer, cfg)
     steps_per_epoch = math.ceil(len(examples) / cfg.global_batch_size)
     total = cfg.max_steps or math.ceil(cfg.epochs * steps_per_epoch)
     accelerator.print(
-        f"examples={len(examples)} cut={cut} global_batch={cfg.global_batch_size} = world {cfg.world_size} x "
-        f"micro {cfg.per_device_batch_size} x accum {cfg.grad_accum}; steps={total}"
+        f"examples={len(examples)} cut={cut} global_batch={cfg.global_batch_size} = world {world} x "
+        f"micro {cfg.per_device_batch_size} x accum {accum}; steps={total}; fsdp={cfg.fsdp_strategy} "
+        f"bf16={cfg.bf16} checkpointing={cfg.gradient_checkpointing}"
     )
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=cfg.lr, betas=(cfg.adam_beta1, cfg.adam_beta2), weight_decay=cfg.weight_decay
     )
     model, optimizer = accelerator.prepare(model, optimizer)
-    batcher = LengthBatcher([len(t.input_ids) for t in examples], cfg.per_device_batch_size, cfg.seed)
-    longest = max(batcher.lengths)
+    lengths = [len(t.input_ids) for t in examples]
+    longest = max(lengths)
+    if cfg.sampling == "epoch":
+        batcher = EpochSampler(len(examples), cfg.per_device_batch_size, cfg.seed)
+    else:
+        batcher = LengthBatcher(lengths, cfg.per_device_batch_size, cfg.seed)
+    state = RunState(batcher)
+    accelerator.register_for_checkpointing(state)
+    if cfg.report_to != "none":
+        accelerator.init_trackers("s1kit-train", config=asdict(cfg))
+
+    # ---- resume -----------------------------------------------------------------
+    ckpt_root = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else out_dir / "checkpoints"
+    stamp = fingerprint(cfg, model_dir, data_path)
+    last = latest_checkpoint(ckpt_root)
+    if last is not None:
+        check_resumable(last, stamp)
+        accelerator.load_state(str(last))
+        state.resumed_from.append(state.step)
+        accelerator.print(f"resumed from {last} at step {state.step}/{total}")
+    kill_at = int(os.environ.get(KILL_AT_STEP_ENV, "-1"))
 
     # ---- train ------------------------------------------------------------------
     model.train()
-    log, tokens, t0 = [], 0, time.perf_counter()
-    for step in range(total):
+    t0 = time.perf_counter()
+    done_before, last_log_t, last_log_step = state.runtime, t0, state.step
+    for step in range(state.step, total):
+        if step == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
         lr = lr_at(step, total, cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
         max_len = longest
         if cfg.curriculum_fraction > 0:
-            max_len = batcher.lengths[0] + (longest - batcher.lengths[0]) * min(1.0, step / (cfg.curriculum_fraction * total))
+            shortest = batcher.lengths[0]
+            max_len = shortest + (longest - shortest) * min(1.0, step / (cfg.curriculum_fraction * total))
+        # the whole global batch from one stream; this rank's share is its slice of it
+        micro = [batcher.sample(max_len) for _ in range(world * accum)]
+        lengths = [len(examples[i].input_ids) for mb in micro for i in mb]
+        state.tokens += sum(lengths)
+        state.flops += sequence_flops(lengths, n_params, n_layers, width)
         step_loss = 0.0
-        for _ in range(cfg.grad_accum):
-            ids, mask, labels = collate([examples[i] for i in batcher.sample(max_len)], tokenizer.pad_token_id)
+        for idx in micro[rank * accum : (rank + 1) * accum]:
+            ids, mask, labels = collate([examples[i] for i in idx], tokenizer.pad_token_id)
+            ids, mask, labels = ids.to(accelerator.device), mask.to(accelerator.device), labels.to(accelerator.device)
             with accelerator.accumulate(model):
                 loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
                 accelerator.backward(loss)
@@ -157,33 +454,81 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
                     accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad()
-            step_loss += loss.item() / cfg.grad_accum
-            tokens += int(mask.sum())
+            step_loss += loss.item() / accum
+        state.step = step + 1
         if step % cfg.log_every == 0 or step == total - 1:
-            log.append({"step": step, "loss": round(step_loss, 5), "lr": lr})
-            accelerator.print(f"step {step}/{total} loss {step_loss:.4f} lr {lr:.2e}")
-    runtime = time.perf_counter() - t0
+            mean_loss = accelerator.reduce(torch.tensor(step_loss, device=accelerator.device), "mean").item()
+            now = time.perf_counter()
+            point = {"step": step, "loss": round(mean_loss, 5), "lr": lr, "tokens": state.tokens,
+                     "step_time_s": round((now - last_log_t) / max(1, state.step - last_log_step), 4)}
+            state.log.append(point)
+            last_log_t, last_log_step = now, state.step
+            accelerator.print(f"step {step}/{total} loss {mean_loss:.4f} lr {lr:.2e}")
+            if cfg.report_to != "none":
+                accelerator.log({"loss": mean_loss, "lr": lr}, step=step)
+        state.runtime = done_before + time.perf_counter() - t0
+        if cfg.save_steps and state.step % cfg.save_steps == 0 and state.step < total:
+            c0 = time.perf_counter()
+            save_checkpoint(accelerator, ckpt_root, state.step, stamp, cfg.save_total_limit)
+            state.checkpoint_s += time.perf_counter() - c0
+    runtime = done_before + time.perf_counter() - t0
 
     # ---- save -------------------------------------------------------------------
-    out_dir = Path(out_dir)
     accelerator.wait_for_everyone()
+    peak_gb, peak_kind = _peak_memory(torch)
+    peak_gb = accelerator.gather(torch.tensor([peak_gb], device=accelerator.device)).max().item()
     on_gpu = torch.cuda.is_available()
+    peak = cfg.peak_flops or (peak_flops_for(torch.cuda.get_device_name()) if on_gpu and cfg.bf16 else None)
     metrics = {
         "examples": len(examples),
         "samples_cut": cut,
         "samples_cut_frac": cut / len(examples),
+        "block_size": cfg.block_size,
         "steps": total,
         "train_runtime_s": round(runtime, 2),
-        "tokens_per_s": round(tokens / runtime, 1),
-        "step_time_s": round(runtime / total, 4),
-        "num_processes": accelerator.num_processes,
-        "gpu_hours": round(runtime * accelerator.num_processes / 3600, 4) if on_gpu else None,
-        "final_loss": log[-1]["loss"],
-        "loss_curve": log,
+        "checkpoint_s": round(state.checkpoint_s, 2),
+        "tokens": state.tokens,
+        "tokens_per_s": round(state.tokens / runtime, 1),
+        "tokens_per_s_per_device": round(state.tokens / runtime / world, 1),
+        "step_time_s": round(runtime / max(1, total), 4),
+        "num_processes": world,
+        "grad_accum": accum,
+        "device": torch.cuda.get_device_name() if on_gpu else "cpu",
+        "gpu_hours": round(runtime * world / 3600, 4) if on_gpu else None,
+        "peak_memory_gb": round(peak_gb, 3),
+        "peak_memory_kind": peak_kind,
+        "compute_params": n_params,
+        "model_flops": state.flops,
+        "flops_per_token": round(state.flops / max(1, state.tokens), 1),
+        "peak_flops_per_device": peak,
+        "mfu": None if (m := mfu(state.flops, runtime, world, peak)) is None else round(m, 4),
+        "resumed_from_steps": state.resumed_from,
+        "final_loss": state.log[-1]["loss"],
+        "loss_curve": state.log,
         "config": asdict(cfg),
     }
+    state_dict = accelerator.get_state_dict(model)  # FSDP: gathered to rank 0 (every rank must call)
     if accelerator.is_main_process:
+        unwrapped = accelerator.unwrap_model(model)
+        unwrapped.config.use_cache = use_cache
         separate = tokenizer_path(model_dir).endswith(TOKENIZER_SUBDIR)
-        save_model(accelerator.unwrap_model(model), tokenizer, out_dir / "model", separate_tokenizer=separate)
+        unwrapped.save_pretrained(str(out_dir / "model"), state_dict=state_dict)
+        tokenizer.save_pretrained(str(out_dir / "model" / TOKENIZER_SUBDIR if separate else out_dir / "model"))
         atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2))
+        if cfg.push_to_hub:
+            _push(out_dir / "model", cfg.push_to_hub)
+        if not cfg.keep_checkpoints and ckpt_root.is_dir():
+            shutil.rmtree(ckpt_root)
+    if cfg.report_to != "none":
+        accelerator.end_training()
+    accelerator.wait_for_everyone()
     return metrics
+
+
+def _push(folder: Path, repo_id: str) -> None:
+    """Upload the final model (token from HF_TOKEN, read by huggingface_hub)."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(repo_id, private=True, exist_ok=True)
+    api.upload_folder(repo_id=repo_id, folder_path=str(folder))
