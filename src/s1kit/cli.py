@@ -36,6 +36,15 @@ def _collect_pool(a: argparse.Namespace) -> None:
                                 a.out_duplicates, a.quarantine or [], exempt=a.no_decontaminate or [])))
 
 
+def _retrace(a: argparse.Namespace) -> None:
+    from s1kit.retrace import retrace
+
+    info = retrace(a.base, a.pool, a.length_tokenizer, a.out_dir, a.work_dir, a.teacher, a.backend,
+                   load_json_arg(a.options_json, "--options-json"), model=a.model or None,
+                   params=load_json_arg(a.params_json, "--params-json"), llm=load_json_arg(a.llm_json, "--llm-json"))
+    print(json.dumps({k: info[k] for k in ("questions", "failed_traces", "teacher_correct_frac")}))
+
+
 def _sources(a: argparse.Namespace) -> None:
     from s1kit.sources.catalog import catalog_markdown
 
@@ -196,6 +205,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     commands: dict[str, tuple[Callable, list[tuple]]] = {
         "sources": (_sources, []),
+        "retrace": (_retrace, [("--base",), ("--pool",), ("--length-tokenizer",), ("--out-dir",), ("--work-dir",),
+                               ("--teacher",), ("--backend",), ("--options-json",), ("--model",), ("--params-json",),
+                               ("--llm-json",)]),
         "fetch": (_fetch, [("--sources", None, "+"), ("--lock",), ("--dest",), ("--manifests",), ("--mirror",)]),
         "collect-source": (_collect_source, [("--source",), ("--n", int), ("--seed", int), ("--out",),
                                              ("--quarantine",), ("--eval", None, "*"), ("--manifest",),
@@ -237,7 +249,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 "--sample-jsonl", "--questions", "--grading-prompt", "cost --out"}
     defaults = {"--max-chars": 50_000, "--revision": "main", "--lock": "config/hub.lock.yaml",
                 "--dest": "resources/hub", "--text-field": "attempt", "domains --backend": "metadata", "--config-json": "{}",
-                "--options-json": "{}", "--params-json": "{}", "--llm-json": "{}", "distill --model": "",
+                "--options-json": "{}", "--params-json": "{}", "--llm-json": "{}", "distill --model": "", "retrace --model": "",
                 "grade --backend": "math_verify", "--question-field": "question", "--solution-field": "solution"}
     for name, (fn, flags) in commands.items():
         p = sub.add_parser(name)

@@ -12,15 +12,16 @@ EVAL_SETS = sorted(config["collect"]["eval_sets"])
 MODELS = sorted(config["models"])
 RUNS = sorted(config["train"]["runs"])
 SELECTIONS = config["select"]["selections"]
+RETRACES = sorted(config.get("retrace", {}))  # selections re-distilled by another teacher (s1K-1.1)
 ABLATIONS = [s for s in SELECTIONS if s != "s1K"]
 EV = config["evaluate"]
 SETTINGS = setting_names(EV["budgets"], EV["wait"])
 # evaluate.extra: the Table 3/4 runs (rejection sampling, conditional control, other strings)
-EXTRA_RUNS = [(setting, task) for group in EV.get("extra", []) for setting in group["settings"]
-              for task in group.get("tasks", EV["tasks"])]
-for _setting, _task in EXTRA_RUNS:
+EXTRA_RUNS = [(model, setting, task) for group in EV.get("extra", []) for model in group.get("models", EV["models"])
+              for setting in group["settings"] for task in group.get("tasks", EV["tasks"])]
+for _model, _setting, _task in EXTRA_RUNS:
     parse_setting(_setting)  # a bad name fails here, naming itself, before any job runs
-SETTINGS = SETTINGS + [s for s in dict.fromkeys(s for s, _ in EXTRA_RUNS) if s not in SETTINGS]
+SETTINGS = SETTINGS + [s for s in dict.fromkeys(s for _, s, _ in EXTRA_RUNS) if s not in SETTINGS]
 TEACHER = config["distill"]["teacher"]
 # Apptainer image of each kind of rule (containers/README.md); used only under
 # `--sdm apptainer` (profiles/slurm). A local .sif path or a URI, from config `containers:`.
@@ -41,8 +42,10 @@ _check(config["featurize"]["attempt_models"], MODELS, "featurize.attempt_models"
 _check([config["featurize"]["length_tokenizer"]], MODELS, "featurize.length_tokenizer", "models")
 for _run, _spec in config["train"]["runs"].items():
     _check([_spec["base"]], MODELS, f"train.runs.{_run}.base", "models")
-    _check([_spec["selection"]], SELECTIONS, f"train.runs.{_run}.selection", "select.selections")
+    _check([_spec["selection"]], SELECTIONS + RETRACES, f"train.runs.{_run}.selection", "select.selections or retrace")
 _check(EV["models"], RUNS, "evaluate.models", "train.runs")
+_check([m for m, _, _ in EXTRA_RUNS], RUNS + MODELS, "evaluate.extra[].models", "train.runs or models")
+_check([t for _, _, t in EXTRA_RUNS], EV["tasks"], "evaluate.extra[].tasks", "evaluate.tasks")
 # evaluate.data: lm-eval task -> the collected eval set holding its questions (default: same name)
 EVAL_DATA = EV.get("data") or {}
 _check(EVAL_DATA, EV["tasks"], "evaluate.data", "evaluate.tasks")
@@ -62,6 +65,7 @@ wildcard_constraints:
     run=_alt(RUNS),
     selection=_alt(SELECTIONS),
     ablation=_alt(ABLATIONS),
+    retrace=_alt(RETRACES),
     setting=_alt(SETTINGS),
     teacher=_alt([TEACHER]),
 
@@ -82,13 +86,31 @@ def get_eval_results():
     sweep = setting_names(EV["budgets"], EV["wait"])
     return expand(
         "results/eval/{model}/{setting}/{task}/results.json", model=EV["models"], setting=sweep, task=EV["tasks"]
-    ) + [f"results/eval/{m}/{s}/{t}/results.json" for m in EV["models"] for s, t in EXTRA_RUNS]
+    ) + [f"results/eval/{m}/{s}/{t}/results.json" for m, s, t in EXTRA_RUNS]
+
+
+def eval_model_dir(wildcards):
+    """A train run's final model, or a base model evaluated as it is (Qwen2.5-32B-Instruct, plain)."""
+    m = wildcards.model
+    return f"results/train/{m}/model" if m in RUNS else f"results/models/{m}"
 
 
 def get_select_outputs():
-    return expand("results/select/{selection}/{file}", selection=SELECTIONS, file=["summary.json", "sources.csv"]) + [
-        "results/select/funnel.csv"
-    ]
+    return expand("results/select/{selection}/{file}", selection=SELECTIONS + RETRACES,
+                  file=["summary.json", "sources.csv"]) + ["results/select/funnel.csv"]
+
+
+def retrace_flags(spec):
+    """`s1kit retrace` flags of one retrace entry (a teacher like distill's), shell-quoted."""
+    import shlex
+
+    flags = [f"--teacher {shlex.quote(spec['teacher'])}", f"--backend {spec['backend']}",
+             f"--options-json {shlex.quote(as_json(spec.get('options', {})))}",
+             f"--params-json {shlex.quote(as_json(spec.get('params', {})))}",
+             f"--llm-json {shlex.quote(as_json(spec.get('llm', {})))}"]
+    if spec.get("model"):
+        flags.append(f"--model {shlex.quote(spec['model'])}")
+    return " ".join(flags)
 
 
 def get_final_output():

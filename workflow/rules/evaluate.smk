@@ -2,7 +2,7 @@
 # The setting name (bf-<N>, bf-auto, wait-<N>) sets the budget-forcing arguments.
 rule evaluate_run:
     input:
-        model="results/train/{model}/model",
+        model=eval_model_dir,
         data=lambda w: f"results/data/eval/{EVAL_DATA.get(w.task, w.task)}.jsonl",
     output:
         results="results/eval/{model}/{setting}/{task}/results.json",

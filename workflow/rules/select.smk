@@ -21,6 +21,8 @@ rule select_s1k:
         cfg=as_json(SELECT_CFG),
     log:
         "logs/select/s1K.log",
+    container:
+        CONTAINERS["data"]
     shell:
         "s1kit select --name s1K --featurized {input} --out-dir results/select/s1K --config-json {params.cfg:q}"
         " --funnel-out {output.funnel} > {log} 2>&1"
@@ -40,6 +42,35 @@ rule select_ablation:
         cfg=as_json(SELECT_CFG),
     log:
         "logs/select/{ablation}.log",
+    container:
+        CONTAINERS["data"]
     shell:
         "s1kit select --name {wildcards.ablation} --featurized {input} --out-dir results/select/{wildcards.ablation}"
         " --config-json {params.cfg:q} > {log} 2>&1"
+
+
+# Retrace: a selection's questions with another teacher's traces (s1K-1.1: s1K + DeepSeek-R1).
+rule select_retrace:
+    input:
+        base=lambda w: f"results/select/{config['retrace'][w.retrace]['selection']}/dataset.parquet",
+        pool="results/data/pool.parquet",
+        length_tokenizer=f"results/models/{config['featurize']['length_tokenizer']}",
+    output:
+        dataset="results/select/{retrace}/dataset.parquet",
+        ids="results/select/{retrace}/ids.txt",
+        composition="results/select/{retrace}/composition.csv",
+        sources="results/select/{retrace}/sources.csv",
+        source_types="results/select/{retrace}/source_types.csv",
+        summary="results/select/{retrace}/summary.json",
+        traces="results/retrace/{retrace}/traces.parquet",
+        ledger="results/retrace/{retrace}/ledger.jsonl",
+    params:
+        flags=lambda w: retrace_flags(config["retrace"][w.retrace]),
+    log:
+        "logs/select/retrace_{retrace}.log",
+    container:
+        CONTAINERS["data"]
+    shell:
+        "s1kit retrace --base {input.base} --pool {input.pool} --length-tokenizer {input.length_tokenizer}"
+        " --out-dir results/select/{wildcards.retrace} --work-dir results/retrace/{wildcards.retrace}"
+        " {params.flags} > {log} 2>&1"
