@@ -84,6 +84,8 @@ def test_funnel_arithmetic(built):
     for r in funnel:
         assert r["loaded"] - r["quarantined"] - r["contaminated"] - r["duplicates"] == r["kept"], r
         assert r["quarantined"] == sum(r[c] for c in FUNNEL_COLUMNS if c.startswith("quarantined_"))
+        # before decontamination: contaminated rows still count, duplicates do not
+        assert r["kept"] <= r["deduplicated"] <= r["loaded"] - r["quarantined"] - r["duplicates"] + r["contaminated"]
     raw_total = sum(read_table(p).num_rows for p in raws)
     assert total["loaded"] == raw_total + info["quarantined"] and info["quarantined"] == 3  # one empty each
     assert total["kept"] == info["pool"]
@@ -105,6 +107,7 @@ def test_cross_source_duplicate_charged_to_later_file(tmp_path):
     funnel = {r["source"]: r for r in _funnel(tmp_path / "f.csv")}
     assert (funnel["first"]["kept"], funnel["first"]["duplicates"]) == (5, 0)
     assert (funnel["second"]["kept"], funnel["second"]["duplicates"]) == (1, 1)
+    assert (funnel["first"]["deduplicated"], funnel["second"]["deduplicated"]) == (5, 1)
     pool = read_table(tmp_path / "pool.parquet").to_pylist()
     assert [r["source"] for r in pool if r["question"] == "0 a+1 b+1"] == ["s"]  # first wins
 

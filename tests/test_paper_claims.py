@@ -231,12 +231,12 @@ def test_resolve_csv_selectors(tmp_path):
 
 
 def test_registry_regexes_pick_one_source_each(tmp_path, claims):
-    names = ["AI-MO/NuminaMath-CoT", "hendrycks_math", "OlympicArena", "Omni-MATH", "AGIEval", "xword",
-             "OlympiadBench", "AIME 1983-2021", "TheoremQA", "USACO", "JEEBench", "GPQA", "SciEval", "s1-prob",
-             "LiveCodeBench", "s1-teasers", "total"]
+    from s1kit.sources import PAPER_SOURCES
+
+    names = [*PAPER_SOURCES, "total"]  # the kit's own source names (config/s1.yaml)
     p = tmp_path / "results" / "data" / "funnel_collect.csv"
     p.parent.mkdir(parents=True)
-    p.write_text("source,raw,after_decontamination,after_dedup\n" + "".join(f"{n},{i},{i},{i}\n" for i, n in enumerate(names)))
+    p.write_text("source,deduplicated\n" + "".join(f"{n},{i}\n" for i, n in enumerate(names)))
     got = {c.id: resolve_field(p, c.field) for c in claims if c.target == "results/data/funnel_collect.csv"}
     assert len(got) == 17 and sorted(got.values()) == list(range(17))  # each claim its own row
 

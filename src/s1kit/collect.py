@@ -22,7 +22,7 @@ from s1kit.sources import EVAL_SETS, HUB_SOURCES, SOURCES
 from s1kit.sources.quality import REASONS, from_record, validate
 
 FUNNEL_COLUMNS = ["source", "loaded", "quarantined", "contaminated", "duplicates", "kept",
-                  *(f"quarantined_{r}" for r in REASONS)]
+                  *(f"quarantined_{r}" for r in REASONS), "deduplicated"]
 CONTAMINATED_SCHEMA = QUESTION_SCHEMA.append(pa.field("matched_eval", pa.string()))
 DEFAULT_MAX_CHARS = 50_000
 
@@ -110,19 +110,24 @@ def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], ngram:
 
     A source is named by its file stem; its quarantine file (same stem) adds to "loaded".
     Sources in ``exempt`` skip decontamination (the official pipeline appended AIME after it).
+    "deduplicated" counts a source's rows after exact dedup but before decontamination: the
+    paper's per-source table counts them so (docs/sources.md).
     """
     evals = ((f"{Path(p).stem}:{r.get('id', i)}", r["question"]) for p in eval_paths
              for i, r in enumerate(read_jsonl(p)))
     index = NgramIndex(evals, n=ngram)
     quarantine = _quarantine_counts(list(quarantine_paths))
     funnel, clean, contaminated, origin = [], [], [], {}
+    seen: set[str] = set()
     for path in raw_paths:
         name = Path(path).stem
         rows = read_table(path, required=QUESTION_FIELDS).to_pylist()
+        deduplicated = sum(1 for r in rows if not (r["id"] in seen or seen.add(r["id"])))
         keep, dropped = (rows, []) if name in exempt else split_contaminated(rows, index)
         q = quarantine.get(name, Counter())
         funnel.append({"source": name, "loaded": len(rows) + sum(q.values()), "quarantined": sum(q.values()),
-                       "contaminated": len(dropped), **{f"quarantined_{r}": q[r] for r in REASONS}})
+                       "contaminated": len(dropped), **{f"quarantined_{r}": q[r] for r in REASONS},
+                       "deduplicated": deduplicated})
         clean.extend(keep)
         origin.update((id(r), name) for r in keep)
         contaminated.extend(dropped)

@@ -85,18 +85,19 @@ def matching_files(directory: Path, patterns: Iterable[str]) -> dict[str, Path]:
     return out
 
 
-def resolve(inp: HubInput) -> str:
-    """The commit SHA a revision points at now (network)."""
+def resolve(inp: HubInput, endpoint: str | None = None) -> str:
+    """The commit SHA a revision points at now (network). endpoint: a hub URL (None: huggingface_hub's,
+    i.e. HF_ENDPOINT or huggingface.co)."""
     from huggingface_hub import HfApi
 
-    return HfApi().repo_info(inp.repo, repo_type=inp.repo_type, revision=inp.revision).sha
+    return HfApi(endpoint=endpoint).repo_info(inp.repo, repo_type=inp.repo_type, revision=inp.revision).sha
 
 
-def download(inp: HubInput, sha: str, dest: Path) -> None:
+def download(inp: HubInput, sha: str, dest: Path, endpoint: str | None = None) -> None:
     from huggingface_hub import snapshot_download
 
     snapshot_download(inp.repo, repo_type=inp.repo_type, revision=sha, allow_patterns=list(inp.files),
-                      local_dir=str(dest))
+                      local_dir=str(dest), endpoint=endpoint)
 
 
 def _copy_from_mirror(inp: HubInput, sha: str, mirror: Path, dest: Path) -> None:
@@ -129,14 +130,15 @@ def _verify(inp: HubInput, directory: Path, locked: Mapping[str, str]) -> dict[s
 
 
 def fetch_input(inp: HubInput, lock: dict[str, Any], dest_root: Path, mirror: Path | None,
-                allow_network: bool) -> Path:
+                allow_network: bool, endpoint: str | None = None) -> Path:
     """Make the locked snapshot of inp present and verified under dest_root; add what is new to lock."""
     entry = lock["inputs"].get(inp.key)
     if entry is None:
         if not allow_network:
             raise DriftError(f"{inp.key} is not in the hub lock; run `s1kit fetch` on a networked machine "
                              "(without HF_HUB_OFFLINE) to resolve and lock it")
-        entry = {"repo": inp.repo, "repo_type": inp.repo_type, "revision": inp.revision, "sha": resolve(inp)}
+        entry = {"repo": inp.repo, "repo_type": inp.repo_type, "revision": inp.revision,
+                 "sha": resolve(inp, endpoint)}
         print(f"locked {inp.key} -> {entry['sha']}")
     locked = entry.get("files") or {}
     dest = local_dir(dest_root, inp, entry["sha"])
@@ -145,12 +147,16 @@ def fetch_input(inp: HubInput, lock: dict[str, Any], dest_root: Path, mirror: Pa
             _verify(inp, dest, locked)
             return dest
         except DriftError:
-            pass  # a partial or stale copy: fetch again below, then verify for real
+            # A partial or stale copy: fetch again below, then verify for real. Delete the files that differ
+            # first: snapshot_download(local_dir=...) trusts a file whose metadata names the commit, unhashed.
+            for rel, path in matching_files(dest, inp.files).items():
+                if rel in locked and sha256(path) != locked[rel]:
+                    path.unlink()
     dest.mkdir(parents=True, exist_ok=True)
     if mirror is not None:
         _copy_from_mirror(inp, entry["sha"], mirror, dest)
     elif allow_network:
-        download(inp, entry["sha"], dest)
+        download(inp, entry["sha"], dest, endpoint)
     else:
         raise DriftError(f"{inp.key}: {dest} is missing or incomplete and the hub is offline; "
                          "set collect.hub.offline_mirror or fetch on a networked machine")
@@ -181,7 +187,7 @@ def locked_lock(lock_path: str | Path) -> Iterator[dict[str, Any]]:
 
 
 def fetch(sources: Mapping[str, HubSource], lock_path: str | Path, dest_root: str | Path,
-          manifests_dir: str | Path, mirror: str | Path | None = None) -> dict[str, int]:
+          manifests_dir: str | Path, mirror: str | Path | None = None, endpoint: str | None = None) -> dict[str, int]:
     """Fetch every input of every source; write one manifest per source and the updated lock."""
     dest_root, manifests_dir = Path(dest_root), Path(manifests_dir)
     counts = {"sources": 0, "inputs": 0}
@@ -189,7 +195,8 @@ def fetch(sources: Mapping[str, HubSource], lock_path: str | Path, dest_root: st
         for name, source in sorted(sources.items()):
             manifest = {}
             for input_name, inp in source.inputs.items():
-                path = fetch_input(inp, lock, dest_root, Path(mirror) if mirror else None, _network_allowed(mirror))
+                path = fetch_input(inp, lock, dest_root, Path(mirror) if mirror else None, _network_allowed(mirror),
+                                   endpoint)
                 manifest[input_name] = {"key": inp.key, "sha": lock["inputs"][inp.key]["sha"], "path": str(path)}
                 counts["inputs"] += 1
             atomic_write_text(manifests_dir / f"{name}.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
@@ -201,11 +208,12 @@ MODEL_FILES = ("*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "tok
 
 
 def fetch_model(repo: str, revision: str, lock_path: str | Path, dest_root: str | Path, out: str | Path,
-                mirror: str | Path | None = None) -> Path:
+                mirror: str | Path | None = None, endpoint: str | None = None) -> Path:
     """A hub model at a locked commit under dest_root, linked file by file into out (no second copy)."""
     inp = HubInput(repo, files=MODEL_FILES, revision=revision, repo_type="model")
     with locked_lock(lock_path) as lock:
-        src = fetch_input(inp, lock, Path(dest_root), Path(mirror) if mirror else None, _network_allowed(mirror))
+        src = fetch_input(inp, lock, Path(dest_root), Path(mirror) if mirror else None, _network_allowed(mirror),
+                          endpoint)
     out = Path(out)
     for rel, path in matching_files(src, inp.files).items():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
