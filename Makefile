@@ -9,7 +9,7 @@ CORES ?= all
 #   make demo PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu"
 PIP_EXTRA ?=
 
-.PHONY: install demo test test-fast lint dryrun lock bench clean
+.PHONY: install demo test test-fast test-slurm lint dryrun lock lock-slurm lock-gpu images bench clean
 
 install: $(STAMP)
 
@@ -32,6 +32,13 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not e2e"
 
+# The tiny DAG through a throwaway two-node Slurm cluster on this host (tests/slurm/run.sh).
+# Needs root: installs Debian's slurmctld, slurmd, slurm-client and munge with apt-get
+# when missing, writes /etc/slurm/slurm.conf (refusing to replace a real one) and starts
+# the daemons, stopping them again by PID. Only this target installs system packages.
+test-slurm: $(STAMP)
+	bash tests/slurm/run.sh
+
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
@@ -46,6 +53,28 @@ bench: $(STAMP)
 lock:
 	$(PYTHON) -m piptools compile --generate-hashes --allow-unsafe --strip-extras \
 		-o requirements/cpu.lock requirements/cpu.in
+
+# The Slurm executor plugin's lock, held at cpu.lock's versions (make test-slurm installs it).
+lock-slurm:
+	$(PYTHON) -m piptools compile --generate-hashes --allow-unsafe --strip-extras \
+		-o requirements/slurm.lock requirements/slurm.in
+
+# GPU image locks from PyPI only (no local wheel mirrors: PIP_FIND_LINKS unset); train.lock
+# keeps cpu.lock's versions of everything but torch (containers/README.md).
+lock-gpu:
+	sed -n 's/^\([A-Za-z0-9._-]*==[^ ]*\) \\$$/\1/p' requirements/cpu.lock \
+		| grep -v -E '^(torch|triton|nvidia-.*)==' > requirements/.cpu-constraints.tmp
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PYTHON) -m piptools compile --generate-hashes \
+		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+		-c requirements/.cpu-constraints.tmp -o requirements/train.lock requirements/train.in
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PYTHON) -m piptools compile --generate-hashes \
+		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o requirements/eval.lock requirements/eval.in
+	rm -f requirements/.cpu-constraints.tmp
+
+# The three Apptainer images (on a machine with apptainer; containers/README.md).
+images:
+	for i in data train eval; do apptainer build --force containers/$$i.sif containers/$$i.def || exit 1; done
 
 clean:
 	rm -rf results logs .snakemake

@@ -4,10 +4,9 @@ the API (http.server in a thread; nothing leaves the machine), plus replay."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from llm_server import FakeAPI
 
 from s1kit.llm import BACKENDS, Request, make_client
 from s1kit.llm.anthropic import AnthropicBackend
@@ -18,42 +17,6 @@ from s1kit.llm.openai_compat import OpenAICompatBackend
 from s1kit.llm.replay import ReplayBackend
 
 FAKE_KEY = "sk-test-SECRET-0123456789abcdef"
-
-
-class FakeAPI:
-    """A local HTTP server standing in for the API: serves scripted (status, json) replies in
-    order, then ``default``; records every request's path, headers and body."""
-
-    def __init__(self, default):
-        self.default = default
-        self.script: list[tuple[int, dict]] = []
-        self.hits: list[dict] = []
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                api.hits.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                 "body": body})
-                status, reply = api.script.pop(0) if api.script else (200, api.default)
-                data = json.dumps(reply).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from s1kit.sources import HUB_SOURCES, PAPER_SOURCES
+from s1kit.sources import HUB_SOURCES, PAPER_SOURCES, PUBLISHED_SOURCES
 from s1kit.sources.catalog import BEGIN, END, catalog_markdown
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "sources.md"
@@ -19,4 +19,4 @@ def test_every_registered_hub_source_loads_and_is_documented():
     for name in HUB_SOURCES.names():
         src = HUB_SOURCES.get(name)
         assert src.name == name and src.doc.strip() and src.inputs
-        assert src.kind == ("train" if name in PAPER_SOURCES else "eval")
+        assert src.kind == ("train" if name in PAPER_SOURCES else "published" if name in PUBLISHED_SOURCES else "eval")

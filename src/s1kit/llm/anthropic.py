@@ -5,7 +5,8 @@ is sent as a list of one text block with ``cache_control: {"type": "ephemeral"}`
 that thousands of calls sharing it pay full price for it once per cache lifetime.
 ``thinking`` blocks (extended thinking) become the reasoning; ``text`` blocks the answer.
 ``max_tokens`` is required by the API: ``params["max_tokens"]`` or ``max_tokens`` here.
-Key: ANTHROPIC_API_KEY (or ``api_key_env``).
+Key: ANTHROPIC_API_KEY (or ``api_key_env``). A base URL other than Anthropic's (a proxy, a
+local test server) is part of the cache key.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from s1kit.llm.base import Request, Response
 from s1kit.llm.http import PermanentError, env_key, post_json
 
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+DEFAULT_URL = "https://api.anthropic.com"
 
 
 class AnthropicBackend:
     name = "anthropic"
 
-    def __init__(self, base_url: str = "https://api.anthropic.com", api_key_env: str = "ANTHROPIC_API_KEY",
+    def __init__(self, base_url: str = DEFAULT_URL, api_key_env: str = "ANTHROPIC_API_KEY",
                  max_tokens: int = 4096, timeout: float = 600.0, cache_system: bool = True,
                  version: str = "2023-06-01"):
         self.base_url = base_url.rstrip("/")
+        # Another base URL (a proxy, the local test server) gets its own cache keys (see gemini.py).
+        self.cache_id = self.name if self.base_url == DEFAULT_URL else f"{self.name}@{self.base_url}"
         self.api_key_env = api_key_env
         self.max_tokens = max_tokens
         self.timeout = timeout

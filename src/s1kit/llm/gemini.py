@@ -3,10 +3,11 @@
 POST ``{base_url}/v1beta/models/{model}:generateContent`` with the key in the
 ``x-goog-api-key`` header (never in the URL, so it cannot leak into an error message).
 Parts with ``thought: true`` are the reasoning, the other text parts the answer; thoughts
-are requested with ``thinkingConfig.includeThoughts``. Params: ``max_tokens`` ->
-``maxOutputTokens``, ``temperature``, ``top_p`` -> ``topP``, ``seed``,
-``thinking_budget`` -> ``thinkingConfig.thinkingBudget``; others pass into
-``generationConfig`` unchanged. Key: GEMINI_API_KEY or GOOGLE_API_KEY.
+are requested with ``thinkingConfig.includeThoughts``. Params: ``max_tokens`` (or the
+SDK's ``max_output_tokens``) -> ``maxOutputTokens``, ``temperature``, ``top_p`` -> ``topP``,
+``seed``, ``thinking_budget`` -> ``thinkingConfig.thinkingBudget``; others pass into
+``generationConfig`` unchanged. Key: GEMINI_API_KEY or GOOGLE_API_KEY. A base URL other
+than Google's (a proxy, a local test server) is part of the cache key.
 """
 
 from __future__ import annotations
@@ -17,15 +18,20 @@ from s1kit.llm.base import Request, Response
 from s1kit.llm.http import PermanentError, env_key, post_json
 
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
-RENAME = {"max_tokens": "maxOutputTokens", "top_p": "topP", "top_k": "topK", "stop": "stopSequences"}
+RENAME = {"max_tokens": "maxOutputTokens", "max_output_tokens": "maxOutputTokens", "top_p": "topP", "top_k": "topK",
+          "stop": "stopSequences"}
+DEFAULT_URL = "https://generativelanguage.googleapis.com"
 
 
 class GeminiBackend:
     name = "gemini"
 
-    def __init__(self, base_url: str = "https://generativelanguage.googleapis.com",
+    def __init__(self, base_url: str = DEFAULT_URL,
                  api_key_env: str | None = None, timeout: float = 600.0, include_thoughts: bool = True):
         self.base_url = base_url.rstrip("/")
+        # Another base URL (a proxy, the local test server) is another teacher: its answers must
+        # never be served from the cache for the real API. The default keeps the plain name.
+        self.cache_id = self.name if self.base_url == DEFAULT_URL else f"{self.name}@{self.base_url}"
         self.api_key_env = api_key_env
         self.timeout = timeout
         self.include_thoughts = include_thoughts

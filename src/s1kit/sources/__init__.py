@@ -6,7 +6,8 @@ SOURCES / EVAL_SETS: the tiny default's synthetic generators, callables
 
 HUB_SOURCES: the paper config's 16 raw sources and the eval sets it decontaminates
 against, each a s1kit.sources.hub.HubSource (pinned hub inputs + a row mapping) in a
-module of its own, named as in config/s1.yaml.
+module of its own, named as in config/s1.yaml. PUBLISHED_SOURCES: the paper's published
+artifacts the review config reads (kind "published", s1kit.sources.published).
 """
 
 from s1kit.registry import Registry
@@ -28,3 +29,7 @@ for _name, _attr in (("aime24", "AIME24"), ("aime24_nofigures", "AIME24_NOFIGURE
                      ("math500", "MATH500"),
                      ("gpqa_diamond", "GPQA_DIAMOND"), ("livecodebench_v4", "LIVECODEBENCH_V4")):
     HUB_SOURCES.register(_name, f"s1kit.sources.eval_sets:{_attr}")
+# The paper's published artifacts (config/review.yaml): kind "published".
+PUBLISHED_SOURCES = ("published_results", "published_pool", "published_s1k", "qwen_tokenizer")
+for _name in PUBLISHED_SOURCES:
+    HUB_SOURCES.register(_name, f"s1kit.sources.published:{_name.upper()}")
