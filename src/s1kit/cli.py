@@ -140,6 +140,10 @@ def _cost(a: argparse.Namespace) -> None:
     elif a.sample_jsonl:
         sample = [{"question": r.get(a.question_field), "solution": r.get(a.solution_field)}
                   for r in read_jsonl(a.sample_jsonl)]
+        for n, r in enumerate(sample, 1):
+            if not isinstance(r["question"], str):
+                raise ValueError(f"{a.sample_jsonl}:{n}: no text in field {a.question_field!r} "
+                                 "(name the question field with --question-field)")
     else:
         raise ValueError("cost needs --pool or --sample-jsonl (rows to measure prompt lengths on)")
     prompt = Path(a.grading_prompt).read_text(encoding="utf-8") if a.grading_prompt else None
@@ -181,6 +185,25 @@ def _select_overlap(a: argparse.Namespace) -> None:
 
     info = run_overlap(a.ids, a.published, a.out, a.featurized)
     print(json.dumps({k: info[k] for k in ("ours", "published", "intersection", "jaccard")}))
+
+
+def _review_grade(a: argparse.Namespace) -> None:
+    from s1kit.review import manifest_dir, run_grade
+
+    tok = manifest_dir(a.tokenizer_manifest, "qwen_tokenizer") if a.tokenizer_manifest else None
+    print(json.dumps(run_grade(manifest_dir(a.results_manifest, "published_results"), a.out_dir, a.tasks,
+                               a.thinking_count, tok, load_json_arg(a.claims_json, "--claims-json"),
+                               a.include or None)))
+
+
+def _review_select(a: argparse.Namespace) -> None:
+    from s1kit.review import manifest_dir, run_select
+
+    tok = manifest_dir(a.tokenizer_manifest, "qwen_tokenizer") if a.tokenizer_manifest else None
+    info = run_select(manifest_dir(a.pool_manifest, "published_pool"), manifest_dir(a.s1k_manifest, "published_s1k"),
+                      a.out_dir, load_json_arg(a.config_json, "--config-json"), a.selections, a.thinking_count, tok,
+                      a.domain_column)
+    print(json.dumps({k: info[k] for k in ("pool_rows", "thinking_unit", "missing_s1k_features")}))
 
 
 def _train(a: argparse.Namespace) -> None:
@@ -238,6 +261,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "select": (_select, [("--name",), ("--featurized",), ("--out-dir",), ("--config-json",),
                              ("--funnel-out",)]),
         "select-overlap": (_select_overlap, [("--ids",), ("--published",), ("--featurized",), ("--out",)]),
+        "review-grade": (_review_grade, [("--results-manifest",), ("--tokenizer-manifest",), ("--tasks", None, "+"),
+                                         ("--thinking-count",), ("--claims-json",), ("--include", None, "*"),
+                                         ("--out-dir",)]),
+        "review-select": (_review_select, [("--pool-manifest",), ("--s1k-manifest",), ("--tokenizer-manifest",),
+                                           ("--config-json",), ("--selections", None, "+"), ("--thinking-count",),
+                                           ("--domain-column",), ("--out-dir",)]),
         "train": (_train, [("--model",), ("--data",), ("--out-dir",), ("--config-json",)]),
         "where": (_where, [("results",)]),
     }
@@ -246,11 +275,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 "collect-pool --quarantine", "--mirror", "--corpus", "--repo", "--no-decontaminate",
                 # featurize (llm grading / domains, cost)
                 "--prompt", "--ledger", "--agreement-out", "--rubric", "--local-dir", "cost --pool",
-                "--sample-jsonl", "--questions", "--grading-prompt", "cost --out"}
+                "--sample-jsonl", "--questions", "--grading-prompt", "cost --out",
+                # review (docs/review.md)
+                "--tokenizer-manifest", "--include"}
     defaults = {"--max-chars": 50_000, "--revision": "main", "--lock": "config/hub.lock.yaml",
                 "--dest": "resources/hub", "--text-field": "attempt", "domains --backend": "metadata", "--config-json": "{}",
                 "--options-json": "{}", "--params-json": "{}", "--llm-json": "{}", "distill --model": "", "retrace --model": "",
-                "grade --backend": "math_verify", "--question-field": "question", "--solution-field": "solution"}
+                "grade --backend": "math_verify", "--question-field": "question", "--solution-field": "solution",
+                "--thinking-count": "words", "--claims-json": "{}", "--domain-column": "cot_type"}
     for name, (fn, flags) in commands.items():
         p = sub.add_parser(name)
         for spec in flags:
