@@ -12,6 +12,7 @@
 #   train/{run}/model/, train/{run}/metrics.json         SFT runs
 #   eval/{model}/{setting}/{task}/results.json           lm-eval + budget forcing
 #   paper/{tables,figures}/, claims.csv, report.md       every number traced to its file
+#   review/grade.{csv,md}, select/                      config/review.yaml: published artifacts re-checked
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -35,7 +36,15 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/paper.smk"
 
 
+# Review mode (config/review.yaml, docs/review.md): only when the config has a `review`
+# section; review.only makes its outputs the whole default target.
+REVIEW_ONLY = bool((config.get("review") or {}).get("only"))
+if "review" in config:
+
+    include: "workflow/rules/review.smk"
+
+
 rule all:
     default_target: True
     input:
-        get_final_output(),
+        ([] if REVIEW_ONLY else get_final_output()) + (get_review_output() if "review" in config else []),

@@ -79,6 +79,8 @@ def llm_grades(rows: list[dict], questions: dict[str, dict], text_field: str, pr
             reason[i] = "question not in pool"
         elif not q.get("solution"):
             reason[i] = "no solution: not graded"
+        elif r.get("finish_reason") not in (None, "stop"):
+            reason[i] = f"attempt unfinished ({r['finish_reason']}): not sent"  # a truncated trace is no feature
         elif not r[text_field]:
             correct[i], reason[i] = False, "empty attempt: not sent, graded No"
         else:

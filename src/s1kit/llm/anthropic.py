@@ -36,7 +36,9 @@ class AnthropicBackend:
         self.version = version
 
     def body(self, request: Request) -> dict[str, Any]:
-        body: dict[str, Any] = {"max_tokens": self.max_tokens, **request.params, "model": request.model,
+        # A None param is unset (a config overlay cannot delete a key), as in the cache key.
+        params = {k: v for k, v in request.params.items() if v is not None}
+        body: dict[str, Any] = {"max_tokens": self.max_tokens, **params, "model": request.model,
                                 "messages": [dict(m) for m in request.messages]}
         if request.system:
             block: dict[str, Any] = {"type": "text", "text": request.system}

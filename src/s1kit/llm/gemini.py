@@ -37,7 +37,8 @@ class GeminiBackend:
         self.include_thoughts = include_thoughts
 
     def body(self, request: Request) -> dict[str, Any]:
-        params = dict(request.params)
+        # A None param is unset (a config overlay cannot delete a key), as in the cache key.
+        params = {k: v for k, v in request.params.items() if v is not None}
         thinking: dict[str, Any] = {"includeThoughts": True} if self.include_thoughts else {}
         if "thinking_budget" in params:
             thinking["thinkingBudget"] = params.pop("thinking_budget")

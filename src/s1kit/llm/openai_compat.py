@@ -34,7 +34,9 @@ class OpenAICompatBackend:
     def body(self, request: Request) -> dict[str, Any]:
         messages = ([{"role": "system", "content": request.system}] if request.system else []) \
             + [dict(m) for m in request.messages]
-        return {**self.extra_body, **request.params, "model": request.model, "messages": messages}
+        # A None param is unset (a config overlay cannot delete a key), as in the cache key.
+        params = {k: v for k, v in request.params.items() if v is not None}
+        return {**self.extra_body, **params, "model": request.model, "messages": messages}
 
     def complete(self, request: Request) -> Response:
         headers = {}
