@@ -9,7 +9,7 @@ CORES ?= all
 #   make demo PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu"
 PIP_EXTRA ?=
 
-.PHONY: install demo test test-fast test-slurm lint dryrun lock lock-slurm lock-gpu images bench clean
+.PHONY: install demo test test-fast test-slurm report lint dryrun lock lock-slurm lock-gpu images bench clean
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ test-fast: $(STAMP)
 # the daemons, stopping them again by PID. Only this target installs system packages.
 test-slurm: $(STAMP)
 	bash tests/slurm/run.sh
+
+# Snakemake's self-contained HTML report of the last run: the paper outputs with captions.
+report: $(STAMP)
+	$(BIN)/snakemake --report results/paper/snakemake-report.html
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

@@ -17,6 +17,8 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+report: "workflow/report/workflow.rst"
+
 
 # A --configfile on the command line replaces the tiny default entirely (config/s1.yaml is a
 # complete config); to change a few keys of the default, pass both files:

@@ -9,10 +9,14 @@ rule paper_build:
         select=get_select_outputs(),
         train=expand("results/train/{run}/metrics.json", run=RUNS),
     output:
-        claims="results/paper/claims.csv",
-        report="results/paper/report.md",
+        # report(): these also make up `snakemake --report` (make report)
+        claims=report("results/paper/claims.csv", caption="../report/claims.rst", category="Paper"),
+        report=report("results/paper/report.md", caption="../report/paper_report.rst", category="Paper"),
         # Table 3's claims read it (always written, empty without eval results)
-        scaling="results/paper/tables/scaling_methods.csv",
+        scaling=report("results/paper/tables/scaling_methods.csv", caption="../report/scaling_methods.rst",
+                       category="Tables"),
+        figures=report(directory("results/paper/figures"), patterns=["{name}.png"],
+                       caption="../report/figures.rst", category="Figures"),
     params:
         mode=config["paper"]["mode"],
     log:
