@@ -134,3 +134,11 @@ def test_selection_seed_reruns_only_its_dependents(run_dir):
         assert rule in out
     for rule in ("collect_pool", "distill_traces", "featurize_merge", "models_build_tiny"):
         assert rule not in out
+
+
+def test_provenance_names_the_rule(run_dir):
+    """Every rule's shell sets S1KIT_RULE from Snakemake's {rule}; records carry it."""
+    for path, rule in (("data/pool.parquet", "collect_pool"), ("select/s1K/ids.txt", "select_s1k"),
+                       ("train/tiny-s1/metrics.json", "train_sft"), ("paper/claims.csv", "paper_build")):
+        rec = json.loads((run_dir / ".provenance" / f"{path}.json").read_text())
+        assert rec["rule"] == rule, (path, rec["rule"])

@@ -5,8 +5,8 @@ subcommand in :func:`record`. Paths among the flag values are sorted after the r
 inputs (existed before, unchanged) and outputs (created or changed during the run). The
 record holds the command (secrets redacted), inputs and outputs with sha256, the JSON
 config flags and seeds, code version (git SHA + dirty flag), package versions, container,
-host, Python, start/end time and the rule name when ``S1KIT_RULE`` is set (Snakemake gives
-shell commands no rule name of its own). It is written for each output to
+host, Python, start/end time and the rule name from ``S1KIT_RULE`` (every rule's shell sets
+it from Snakemake's ``{rule}``). It is written for each output to
 ``results/.provenance/<path under results>.json`` (outside results/: ``<name>.prov.json``
 beside it). Recording never fails a command: errors become a warning on stderr.
 

@@ -38,7 +38,7 @@ if HUB_NAMES:
         container:
             CONTAINERS["data"]
         shell:
-            "s1kit fetch --sources {params.names} --lock {HUB_LOCK} --dest {HUB_DEST}"
+            "S1KIT_RULE={rule} s1kit fetch --sources {params.names} --lock {HUB_LOCK} --dest {HUB_DEST}"
             " --manifests {HUB_DEST}/manifests {params.mirror} > {log} 2>&1"
 
 
@@ -65,7 +65,7 @@ rule collect_eval_set:
     container:
         CONTAINERS["data"]
     shell:
-        "HF_HUB_OFFLINE=1 s1kit collect-eval --task {wildcards.task} {params.flags} --seed {params.seed}"
+        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-eval --task {wildcards.task} {params.flags} --seed {params.seed}"
         " --out {output} > {log} 2>&1"
 
 
@@ -98,7 +98,7 @@ rule collect_source:
     container:
         CONTAINERS["data"]
     shell:
-        "HF_HUB_OFFLINE=1 s1kit collect-source --source {wildcards.source} {params.flags} --seed {params.seed}"
+        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-source --source {wildcards.source} {params.flags} --seed {params.seed}"
         " --max-chars {params.max_chars} --out {output.raw} --quarantine {output.quarantine} > {log} 2>&1"
 
 
@@ -120,6 +120,6 @@ rule collect_pool:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit collect-pool --raw {input.raw} --quarantine {input.quarantine} --eval {input.eval}"
+        "S1KIT_RULE={rule} s1kit collect-pool --raw {input.raw} --quarantine {input.quarantine} --eval {input.eval}"
         " --ngram {params.ngram} --out-pool {output.pool} --out-funnel {output.funnel}"
         " --out-contaminated {output.contaminated} --out-duplicates {output.duplicates} {params.exempt} > {log} 2>&1"

@@ -19,7 +19,7 @@ rule distill_traces:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit distill --pool {input.pool} --teacher {wildcards.teacher} --backend {params.backend}"
+        "S1KIT_RULE={rule} s1kit distill --pool {input.pool} --teacher {wildcards.teacher} --backend {params.backend}"
         " --options-json {params.options:q} {params.model} --params-json {params.params:q}"
         " --llm-json {params.llm:q} --out-traces {output.traces} --out-ledger {output.ledger} > {log} 2>&1"
 
@@ -39,4 +39,4 @@ rule distill_grade:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit grade --attempts {input.traces} --pool {input.pool} --out {output.grades} {params.flags} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit grade --attempts {input.traces} --pool {input.pool} --out {output.grades} {params.flags} > {log} 2>&1"

@@ -19,7 +19,7 @@ rule evaluate_run:
     container:
         CONTAINERS["eval"]
     shell:
-        "OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model} --model-name {wildcards.model}"
+        "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model} --model-name {wildcards.model}"
         " --task {wildcards.task} --data {input.data} --setting {wildcards.setting}"
         " --base-gen-kwargs {params.gen_kwargs:q} --out-dir results/eval/{wildcards.model}/{wildcards.setting}/{wildcards.task}"
         " --backend {params.backend} --batch-size {params.batch_size} --seed {params.seed} {params.limit} > {log} 2>&1"

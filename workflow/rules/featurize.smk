@@ -22,7 +22,7 @@ rule featurize_attempts:
     container:
         CONTAINERS["eval"]
     shell:
-        "OMP_NUM_THREADS={threads} s1kit attempts --model {input.model} --name {wildcards.model}"
+        "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit attempts --model {input.model} --name {wildcards.model}"
         " --pool {input.pool} --out {output} --max-new-tokens {params.max_new_tokens}"
         " --batch-size {params.batch_size} --seed {params.seed} > {log} 2>&1"
 
@@ -42,7 +42,7 @@ rule featurize_grade_attempts:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit grade --attempts {input.attempts} --pool {input.pool} --out {output.grades} {params.flags}"
+        "S1KIT_RULE={rule} s1kit grade --attempts {input.attempts} --pool {input.pool} --out {output.grades} {params.flags}"
         " > {log} 2>&1"
 
 
@@ -65,7 +65,7 @@ rule featurize_official:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit fetch-official --name {wildcards.file} --revision {params.revision} --sha256 {params.sha256}"
+        "S1KIT_RULE={rule} s1kit fetch-official --name {wildcards.file} --revision {params.revision} --sha256 {params.sha256}"
         " {params.local} --out {output} > {log} 2>&1"
 
 
@@ -91,7 +91,7 @@ rule featurize_domains:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit domains --pool {input.pool} --out {output.domains} --backend {params.backend} {params.flags}"
+        "S1KIT_RULE={rule} s1kit domains --pool {input.pool} --out {output.domains} --backend {params.backend} {params.flags}"
         " > {log} 2>&1"
 
 
@@ -112,6 +112,6 @@ rule featurize_merge:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit featurize --pool {input.pool} --traces {input.traces} --teacher-grades {input.teacher_grades}"
+        "S1KIT_RULE={rule} s1kit featurize --pool {input.pool} --traces {input.traces} --teacher-grades {input.teacher_grades}"
         " --attempt-grades {params.grades} --domains {input.domains} --length-tokenizer {input.length_tokenizer}"
         " --out {output} > {log} 2>&1"

@@ -19,7 +19,7 @@ rule models_build_tiny:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit fetch-model --kind {params.kind} --corpus {input.corpus} --config-json {params.cfg:q}"
+        "S1KIT_RULE={rule} s1kit fetch-model --kind {params.kind} --corpus {input.corpus} --config-json {params.cfg:q}"
         " --out {output} > {log} 2>&1"
 
 
@@ -38,5 +38,5 @@ rule models_fetch_hub:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit fetch-model --kind hub --repo {params.repo} --revision {params.revision} --lock {params.lock}"
+        "S1KIT_RULE={rule} s1kit fetch-model --kind hub --repo {params.repo} --revision {params.revision} --lock {params.lock}"
         " --out {output} > {log} 2>&1"

@@ -50,7 +50,7 @@ rule review_fetch:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit fetch --sources {params.names} --lock {HUB_LOCK} --dest {HUB_DEST}"
+        "S1KIT_RULE={rule} s1kit fetch --sources {params.names} --lock {HUB_LOCK} --dest {HUB_DEST}"
         " --manifests {HUB_DEST}/manifests {params.mirror} > {log} 2>&1"
 
 
@@ -75,7 +75,7 @@ if "grade" in REVIEW:
         container:
             CONTAINERS["data"]
         shell:
-            "HF_HUB_OFFLINE=1 s1kit review-grade --results-manifest {input.results} {params.tokenizer}"
+            "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit review-grade --results-manifest {input.results} {params.tokenizer}"
             " --tasks {params.tasks} --thinking-count {REVIEW_COUNT} --claims-json {params.claims}"
             " {params.include} --out-dir {REVIEW_DIR} > {log} 2>&1"
 
@@ -101,7 +101,7 @@ if "select" in REVIEW:
         container:
             CONTAINERS["data"]
         shell:
-            "HF_HUB_OFFLINE=1 s1kit review-select --pool-manifest {input.pool} --s1k-manifest {input.s1k}"
+            "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit review-select --pool-manifest {input.pool} --s1k-manifest {input.s1k}"
             " {params.tokenizer} --config-json {params.config} --selections {params.selections}"
             " --thinking-count {REVIEW_COUNT} --domain-column {params.domain}"
             " --out-dir {REVIEW_DIR}/select > {log} 2>&1"

@@ -24,7 +24,7 @@ rule select_s1k:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit select --name s1K --featurized {input} --out-dir results/select/s1K --config-json {params.cfg:q}"
+        "S1KIT_RULE={rule} s1kit select --name s1K --featurized {input} --out-dir results/select/s1K --config-json {params.cfg:q}"
         " --funnel-out {output.funnel} > {log} 2>&1"
 
 
@@ -45,7 +45,7 @@ rule select_ablation:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit select --name {wildcards.ablation} --featurized {input} --out-dir results/select/{wildcards.ablation}"
+        "S1KIT_RULE={rule} s1kit select --name {wildcards.ablation} --featurized {input} --out-dir results/select/{wildcards.ablation}"
         " --config-json {params.cfg:q} > {log} 2>&1"
 
 
@@ -71,6 +71,6 @@ rule select_retrace:
     container:
         CONTAINERS["data"]
     shell:
-        "s1kit retrace --base {input.base} --pool {input.pool} --length-tokenizer {input.length_tokenizer}"
+        "S1KIT_RULE={rule} s1kit retrace --base {input.base} --pool {input.pool} --length-tokenizer {input.length_tokenizer}"
         " --out-dir results/select/{wildcards.retrace} --work-dir results/retrace/{wildcards.retrace}"
         " {params.flags} > {log} 2>&1"

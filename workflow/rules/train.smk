@@ -58,5 +58,5 @@ rule train_sft:
         "logs/train/{run}.log",
     shell:
         # threads shared by the processes of a node (not in params: --cores must not force a rerun)
-        "(export OMP_NUM_THREADS=$(( {threads} > {params.nproc} ? {threads} / {params.nproc} : 1 ));"
+        "(export S1KIT_RULE={rule} OMP_NUM_THREADS=$(( {threads} > {params.nproc} ? {threads} / {params.nproc} : 1 ));"
         " {params.cmd}) > {log} 2>&1"
