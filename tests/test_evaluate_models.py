@@ -105,6 +105,9 @@ def test_parse_table3_and_table4_settings():
     assert tcc.gen_kwargs == {"max_tokens_thinking": "auto"} and tccbf.gen_kwargs == {"max_tokens_thinking": 2048}
     assert tcc.max_tokens == tccbf.max_tokens == 2048 and scc.max_tokens is None
     assert control_suffix(**scc.task_metadata) == "Think for up to 32 steps."
+    sccbf = parse_setting("sccbf-32")
+    assert sccbf.task_metadata == scc.task_metadata and sccbf.gen_kwargs["until_thinking"] == "<|im_start|>0"
+    assert sccbf.gen_kwargs["thinking_start"] == "<|im_start|>" and sccbf.max_tokens is None
     assert control_suffix(**parse_setting("ccc-short").task_metadata).startswith("Answer after a short")
     none = parse_setting("ignore-2-none").gen_kwargs
     assert none["thinking_n_ignore"] == 2 and none["thinking_n_ignore_str"] == ""
@@ -112,7 +115,7 @@ def test_parse_table3_and_table4_settings():
     with pytest.raises(ValueError, match="budget must be > 0"):
         parse_setting("rs-0")
     # each setting's gen kwargs are accepted by the budget-forcing controller
-    for name in ("rs-4000", "tcc-2048", "tccbf-2048", "ignore-2-none", "ccc-long"):
+    for name in ("rs-4000", "tcc-2048", "tccbf-2048", "sccbf-64", "ignore-2-none", "ccc-long"):
         BudgetConfig.from_gen_kwargs(dict(parse_setting(name).gen_kwargs))
 
 

@@ -46,7 +46,7 @@ def test_every_reproducible_claim_target_is_in_the_dag(dry_run):
     assert jobs["fetch"] == 1 and jobs["collect_source"] == len(PAPER_SOURCES) == 16
     assert jobs["collect_eval_set"] >= 5 and jobs["collect_pool"] == 1
     assert jobs["select_s1k"] == 1 and jobs["select_ablation"] == 4 and jobs["select_retrace"] == 1
-    assert jobs["train_sft"] == 7 and jobs["models_fetch_hub"] == 2
+    assert jobs["train_sft"] == 7 and jobs["models_fetch_hub"] == 4  # 2 Qwen2.5 + the 2 control models
     assert jobs["evaluate_run"] >= 100 and jobs["paper_build"] == 1
 
 
@@ -57,6 +57,9 @@ def test_stages_run_as_the_paper_asks(dry_run):
     # the training runs span 2 nodes x 8 GPUs through srun + torchrun (c10d on the first node)
     assert re.search(r"nodes=2\b", dry_run) and "--nnodes=2 --nproc_per_node=8" in dry_run
     assert "--rdzv_backend=c10d" in dry_run
-    for setting in ("bf-500", "bf-16000", "bf-auto", "wait-6", "rs-3500", "tcc-4096", "ignore-2-none", "plain"):
+    for setting in ("bf-500", "bf-16000", "bf-auto", "wait-6", "rs-3500", "tcc-4096", "sccbf-16", "ccc-long",
+                    "ignore-2-none", "plain"):
         assert f"--setting {setting}" in dry_run, setting
+    assert "--model results/models/token-conditional-control --model-name token-conditional-control" in dry_run
+    assert "--dtype float32 --model-args '{\"tensor_parallel_size\": 8}'" in dry_run
     assert "--backend vllm" in dry_run and "HF_HUB_OFFLINE=1" in dry_run

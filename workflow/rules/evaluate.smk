@@ -1,5 +1,6 @@
 # Evaluate: lm-eval with the kit's budget-forcing model, one run per model x setting x task.
-# The setting name (bf-<N>, bf-auto, wait-<N>) sets the budget-forcing arguments.
+# The setting name (bf-<N>, wait-<N>, rs-<N>, tcc-<N>, ...; docs/evaluate.md) sets the
+# budget-forcing arguments and the task's control prompt.
 rule evaluate_run:
     input:
         model=eval_model_dir,
@@ -13,6 +14,9 @@ rule evaluate_run:
         batch_size=EV.get("batch_size", 64),
         seed=EV.get("seed", 1234),
         limit=f"--limit {EV['limit']}" if EV.get("limit") else "",
+        # engine settings that change results (precision, tensor parallelism): recorded in results.json
+        dtype=EV.get("dtype", "auto"),
+        model_args=as_json(EV.get("model_args", {})),
     threads: 1
     log:
         "logs/eval/{model}/{setting}/{task}.log",
@@ -22,4 +26,5 @@ rule evaluate_run:
         "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model} --model-name {wildcards.model}"
         " --task {wildcards.task} --data {input.data} --setting {wildcards.setting}"
         " --base-gen-kwargs {params.gen_kwargs:q} --out-dir results/eval/{wildcards.model}/{wildcards.setting}/{wildcards.task}"
-        " --backend {params.backend} --batch-size {params.batch_size} --seed {params.seed} {params.limit} > {log} 2>&1"
+        " --backend {params.backend} --batch-size {params.batch_size} --seed {params.seed} --dtype {params.dtype}"
+        " --model-args {params.model_args:q} {params.limit} > {log} 2>&1"

@@ -48,10 +48,14 @@ from s1kit.settings import load_json_arg
 BACKENDS = {"hf": "s1kit_hf", "vllm": "s1kit_vllm"}
 _SETTING = re.compile(r"^(?:(bf)-(\d+|auto)|(wait)-(\d+)|(plain))$")
 _IGNORE = re.compile(r"^ignore-(\d+)-(.+)$")
-_CONTROL = re.compile(r"^(tcc|tccbf|scc|rs)-(\d+)$")
+_CONTROL = re.compile(r"^(tcc|tccbf|scc|sccbf|rs)-(\d+)$")
 _CLASS = re.compile(r"^ccc-(long|short)$")
 SETTING_HELP = ("bf-<N>, bf-auto, wait-<N>, plain, ignore-<N>-<str|none>, tcc-<N>, tccbf-<N>, scc-<N>, "
-                "ccc-long, ccc-short or rs-<N>")
+                "sccbf-<N>, ccc-long, ccc-short or rs-<N>")
+# Step-conditional control + budget forcing (the official command): each step opens with
+# "<|im_start|>" and its count of steps left, so thinking is stopped at "<|im_start|>0".
+SCC_FORCING = {"thinking_start": "<|im_start|>", "thinking_end": "<|im_start|>answer",
+               "until_thinking": "<|im_start|>0"}
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ def _extra_setting(name: str) -> Setting | None:
         control = {"control": kind.removesuffix("bf"), "budget": n}
         if kind == "tccbf":
             return Setting(name, {"max_tokens_thinking": n}, max_tokens=n, task_metadata=control)
+        if kind == "sccbf":
+            return Setting(name, {**auto, **SCC_FORCING}, task_metadata=control)
         # tcc asks for n tokens (Control measured against n); scc asks for n steps, not tokens
         return Setting(name, auto, max_tokens=n if kind == "tcc" else None, task_metadata=control)
     return None
