@@ -62,4 +62,6 @@ def test_stages_run_as_the_paper_asks(dry_run):
         assert f"--setting {setting}" in dry_run, setting
     assert "--model results/models/token-conditional-control --model-name token-conditional-control" in dry_run
     assert "--dtype float32 --model-args '{\"tensor_parallel_size\": 8}'" in dry_run
+    # the control models are evaluated with Qwen2.5's tokenizer, as the official commands
+    assert '"tokenizer": "results/models/Qwen2.5-32B-Instruct"' in dry_run
     assert "--backend vllm" in dry_run and "HF_HUB_OFFLINE=1" in dry_run

@@ -40,6 +40,8 @@ def _check(values, allowed, key, allowed_key):
 
 _check(config["featurize"]["attempt_models"], MODELS, "featurize.attempt_models", "models")
 _check([config["featurize"]["length_tokenizer"]], MODELS, "featurize.length_tokenizer", "models")
+for _name, _model in config["models"].items():
+    _check([_model["tokenizer"]] if _model.get("tokenizer") else [], MODELS, f"models.{_name}.tokenizer", "models")
 for _run, _spec in config["train"]["runs"].items():
     _check([_spec["base"]], MODELS, f"train.runs.{_run}.base", "models")
     _check([_spec["selection"]], SELECTIONS + RETRACES, f"train.runs.{_run}.selection", "select.selections or retrace")
@@ -87,6 +89,20 @@ def get_eval_results():
     return expand(
         "results/eval/{model}/{setting}/{task}/results.json", model=EV["models"], setting=sweep, task=EV["tasks"]
     ) + [f"results/eval/{m}/{s}/{t}/results.json" for m, s, t in EXTRA_RUNS]
+
+
+def eval_tokenizer(wildcards):
+    """models.<name>.tokenizer: another model whose tokenizer this one is evaluated with
+    (the official commands pass Qwen2.5's to s1-32B and the control models)."""
+    spec = config["models"].get(wildcards.model) or {}
+    return [f"results/models/{spec['tokenizer']}"] if spec.get("tokenizer") else []
+
+
+def eval_model_args(wildcards, input):
+    args = dict(EV.get("model_args") or {})
+    if input.tokenizer:
+        args["tokenizer"] = str(input.tokenizer)
+    return as_json(args)
 
 
 def eval_model_dir(wildcards):

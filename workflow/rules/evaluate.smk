@@ -4,6 +4,7 @@
 rule evaluate_run:
     input:
         model=eval_model_dir,
+        tokenizer=eval_tokenizer,
         data=lambda w: f"results/data/eval/{EVAL_DATA.get(w.task, w.task)}.jsonl",
     output:
         results="results/eval/{model}/{setting}/{task}/results.json",
@@ -16,7 +17,7 @@ rule evaluate_run:
         limit=f"--limit {EV['limit']}" if EV.get("limit") else "",
         # engine settings that change results (precision, tensor parallelism): recorded in results.json
         dtype=EV.get("dtype", "auto"),
-        model_args=as_json(EV.get("model_args", {})),
+        model_args=eval_model_args,
     threads: 1
     log:
         "logs/eval/{model}/{setting}/{task}.log",
