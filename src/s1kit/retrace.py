@@ -10,16 +10,14 @@ source_types.csv, summary.json). Questions whose new trace failed are left out a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from s1kit.distill import distill
 from s1kit.features.grading import grade
 from s1kit.hf import load_tokenizer
-from s1kit.records import QUESTION_FIELDS, atomic_write_text, read_table, write_csv, write_table
-from s1kit.select import (COMPOSITION_COLUMNS, SOURCE_TYPES_COLUMNS, SOURCES_COLUMNS, composition, group_counts,
-                          summary)
+from s1kit.records import QUESTION_FIELDS, read_table, write_table
+from s1kit.select import write_selection
 
 
 def retrace(base_dataset: str | Path, pool: str | Path, length_tokenizer: str | Path, out_dir: str | Path,
@@ -28,12 +26,13 @@ def retrace(base_dataset: str | Path, pool: str | Path, length_tokenizer: str | 
     base = read_table(base_dataset, required=["id", "selection_rank"]).to_pylist()
     base.sort(key=lambda r: r["selection_rank"])
     ids = {r["id"] for r in base}
-    pool_rows = [r for r in read_table(pool, required=QUESTION_FIELDS).to_pylist() if r["id"] in ids]
+    pool_table = read_table(pool, required=QUESTION_FIELDS)
+    pool_rows = [r for r in pool_table.to_pylist() if r["id"] in ids]
     missing = ids - {r["id"] for r in pool_rows}
     if missing:
         raise ValueError(f"{base_dataset}: {len(missing)} selected id(s) not in {pool}, e.g. {sorted(missing)[0]}")
     work = Path(work_dir)
-    write_table(work / "pool.parquet", pool_rows, schema=read_table(pool).schema)
+    write_table(work / "pool.parquet", pool_rows, schema=pool_table.schema)
     calls = distill(work / "pool.parquet", work / "traces.parquet", work / "ledger.jsonl", teacher, backend,
                     options, model=model, params=params, llm=llm)
     grade(work / "traces.parquet", work / "pool.parquet", work / "grades.parquet")
@@ -49,15 +48,6 @@ def retrace(base_dataset: str | Path, pool: str | Path, length_tokenizer: str | 
         selection.append(dict(
             r, teacher=teacher, thinking=t["thinking"], attempt=t["attempt"], thinking_masked=t["thinking_masked"],
             teacher_correct=grades.get(r["id"]),
-            thinking_tokens=len(tokenizer(t["thinking"], add_special_tokens=False)["input_ids"]),
-            selection_rank=len(selection)))
-    out = Path(out_dir)
-    write_table(out / "dataset.parquet", selection)
-    atomic_write_text(out / "ids.txt", "".join(r["id"] + "\n" for r in selection))
-    write_csv(out / "composition.csv", composition(selection), COMPOSITION_COLUMNS)
-    write_csv(out / "sources.csv", group_counts(selection, "source"), SOURCES_COLUMNS)
-    write_csv(out / "source_types.csv", group_counts(selection, "source_type"), SOURCE_TYPES_COLUMNS)
-    info = {**summary(selection), "teacher": teacher, "base_selection_size": len(base),
-            "failed_traces": len(failed), "calls": calls}
-    atomic_write_text(out / "summary.json", json.dumps(info, indent=2))
-    return info
+            thinking_tokens=len(tokenizer(t["thinking"], add_special_tokens=False)["input_ids"])))
+    return write_selection(out_dir, selection, teacher=teacher, base_selection_size=len(base),
+                           failed_traces=len(failed), calls=calls)

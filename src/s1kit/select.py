@@ -247,13 +247,18 @@ def run(name: str, featurized: str | Path, out_dir: str | Path, cfg: SelectConfi
             write_csv(funnel_out, funnel, FUNNEL_COLUMNS)
     else:
         selection = select_ablation(name, rows, cfg)
+    return write_selection(out_dir, selection)
+
+
+def write_selection(out_dir: str | Path, selection: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """The files of a selection directory (OUTPUTS), rows ranked in order; ``extra`` joins summary.json."""
     out = Path(out_dir)
     write_table(out / "dataset.parquet", [dict(r, selection_rank=i) for i, r in enumerate(selection)])
     atomic_write_text(out / "ids.txt", "".join(r["id"] + "\n" for r in selection))
     write_csv(out / "composition.csv", composition(selection), COMPOSITION_COLUMNS)
     write_csv(out / "sources.csv", group_counts(selection, "source"), SOURCES_COLUMNS)
     write_csv(out / "source_types.csv", group_counts(selection, "source_type"), SOURCE_TYPES_COLUMNS)
-    info = summary(selection)
+    info = {**summary(selection), **extra}
     atomic_write_text(out / "summary.json", json.dumps(info, indent=2))
     return info
 
