@@ -11,18 +11,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+from s1kit.sources.hub import HubInput, HubSource, Row, map_columns, read_rows
 from s1kit.sources.livecodebench import RELEASE_FILES, iter_jsonl
-
-
-def _mapped(rows: Iterable[dict[str, Any]], question: str, source_type: str, cot_type: str,
-            solution: str | None = None) -> list[Row]:
-    out: list[Row] = []
-    for x in rows:
-        r = row(x.pop(question, None), source_type, cot_type, x.pop(solution, None) if solution else None)
-        r["metadata"] = x
-        out.append(r)
-    return out
 
 
 # --------------------------------------------------------------------------- AIME24
@@ -43,7 +33,7 @@ def load_aime24(paths: Mapping[str, Path], seed: int, years: Iterable[int] | Non
     if years is not None:
         keep = {int(y) for y in years}
         rows = [x for x in rows if _url_year(x.get("url")) in keep]
-    return _mapped(rows, "problem", AIME24_REPO, "math", "solution")
+    return map_columns(rows, "problem", AIME24_REPO, "math", "solution")
 
 
 AIME24 = HubSource(
@@ -68,7 +58,7 @@ AIME25_FILES = ("*.jsonl",)
 
 
 def load_aime25(paths: Mapping[str, Path], seed: int) -> list[Row]:
-    return _mapped(read_rows(Path(paths["aime25"]), AIME25_FILES), "problem", AIME25_REPO, "math", "solution")
+    return map_columns(read_rows(Path(paths["aime25"]), AIME25_FILES), "problem", AIME25_REPO, "math", "solution")
 
 
 AIME25 = HubSource(
@@ -90,7 +80,7 @@ MATH500_FILES = ("test.jsonl",)
 
 
 def load_math500(paths: Mapping[str, Path], seed: int) -> list[Row]:
-    return _mapped(read_rows(Path(paths["math500"]), MATH500_FILES), "problem", MATH500_REPO, "math", "solution")
+    return map_columns(read_rows(Path(paths["math500"]), MATH500_FILES), "problem", MATH500_REPO, "math", "solution")
 
 
 MATH500 = HubSource(
@@ -113,7 +103,7 @@ GPQA_FILES = ("gpqa_diamond/train/*.parquet",)
 
 
 def load_gpqa_diamond(paths: Mapping[str, Path], seed: int) -> list[Row]:
-    return _mapped(read_rows(Path(paths["gpqa_diamond"]), GPQA_FILES), "Question", GPQA_REPO, "science")
+    return map_columns(read_rows(Path(paths["gpqa_diamond"]), GPQA_FILES), "Question", GPQA_REPO, "science")
 
 
 GPQA_DIAMOND = HubSource(
@@ -137,7 +127,7 @@ LCB_V4_RELEASES = ("release_v1", "release_v2", "release_v3", "release_v4")
 def load_livecodebench_v4(paths: Mapping[str, Path], seed: int) -> list[Row]:
     root = Path(paths["livecodebench_v4"])
     rows = [x for rel in LCB_V4_RELEASES for x in iter_jsonl(root / RELEASE_FILES[rel])]
-    return _mapped(rows, "question_content", "LiveCodeBench/release_v4", "coding")
+    return map_columns(rows, "question_content", "LiveCodeBench/release_v4", "coding")
 
 
 LIVECODEBENCH_V4 = HubSource(
@@ -160,7 +150,7 @@ AIME24_NOFIGURES_FILES = ("*.jsonl", "data/*.parquet")
 
 def load_aime24_nofigures(paths: Mapping[str, Path], seed: int) -> list[Row]:
     rows = read_rows(Path(paths["aime24_nofigures"]), AIME24_NOFIGURES_FILES)
-    return _mapped(rows, "problem", AIME24_NOFIGURES_REPO, "math", "solution")
+    return map_columns(rows, "problem", AIME24_NOFIGURES_REPO, "math", "solution")
 
 
 AIME24_NOFIGURES = HubSource(

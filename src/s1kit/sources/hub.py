@@ -57,6 +57,17 @@ def row(question: Any, source_type: str, cot_type: str, solution: Any = None, **
             "source_type": source_type, "metadata": metadata}
 
 
+def map_columns(rows: Iterable[Row], question: str, source_type: str, cot_type: str,
+                solution: str | None = None) -> list[Row]:
+    """Raw rows from upstream rows: the named question (and solution) column, every other column as metadata."""
+    out: list[Row] = []
+    for x in rows:
+        r = row(x.pop(question, None), source_type, cot_type, x.pop(solution, None) if solution else None)
+        r["metadata"] = x
+        out.append(r)
+    return out
+
+
 def read_rows(directory: Path, patterns: Iterable[str]) -> list[Row]:
     """All rows of the parquet/json/jsonl files under directory that match patterns, in path order."""
     import pyarrow.parquet as pq

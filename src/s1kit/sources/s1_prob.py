@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+from s1kit.sources.hub import HubInput, HubSource, Row, map_columns, read_rows
 
 REPO = "simplescaling/s1-prob"
 FILES = ("data/train-*.parquet",)
@@ -16,12 +16,7 @@ SOURCE_TYPE = "qfq/stats_qual"
 
 def load(paths: Mapping[str, Path], seed: int) -> list[Row]:
     """Every row: question, solution; the other columns as metadata (unseeded)."""
-    out: list[Row] = []
-    for x in read_rows(Path(paths["s1_prob"]), FILES):
-        r = row(x.pop("question", None), SOURCE_TYPE, "math", x.pop("solution", None))
-        r["metadata"] = x
-        out.append(r)
-    return out
+    return map_columns(read_rows(Path(paths["s1_prob"]), FILES), "question", SOURCE_TYPE, "math", "solution")
 
 
 SOURCE = HubSource(
