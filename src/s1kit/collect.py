@@ -122,7 +122,9 @@ def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], ngram:
     for path in raw_paths:
         name = Path(path).stem
         rows = read_table(path, required=QUESTION_FIELDS).to_pylist()
-        deduplicated = sum(1 for r in rows if not (r["id"] in seen or seen.add(r["id"])))
+        ids = [r["id"] for r in rows]
+        deduplicated = len(set(ids) - seen)
+        seen.update(ids)
         keep, dropped = (rows, []) if name in exempt else split_contaminated(rows, index)
         q = quarantine.get(name, Counter())
         funnel.append({"source": name, "loaded": len(rows) + sum(q.values()), "quarantined": sum(q.values()),

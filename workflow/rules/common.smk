@@ -15,13 +15,13 @@ SELECTIONS = config["select"]["selections"]
 RETRACES = sorted(config.get("retrace", {}))  # selections re-distilled by another teacher (s1K-1.1)
 ABLATIONS = [s for s in SELECTIONS if s != "s1K"]
 EV = config["evaluate"]
-SETTINGS = setting_names(EV["budgets"], EV["wait"])
+SWEEP = setting_names(EV["budgets"], EV["wait"])  # every evaluate.models x evaluate.tasks runs these
 # evaluate.extra: the Table 3/4 runs (rejection sampling, conditional control, other strings)
 EXTRA_RUNS = [(model, setting, task) for group in EV.get("extra", []) for model in group.get("models", EV["models"])
               for setting in group["settings"] for task in group.get("tasks", EV["tasks"])]
 for _model, _setting, _task in EXTRA_RUNS:
     parse_setting(_setting)  # a bad name fails here, naming itself, before any job runs
-SETTINGS = SETTINGS + [s for s in dict.fromkeys(s for _, s, _ in EXTRA_RUNS) if s not in SETTINGS]
+SETTINGS = SWEEP + [s for s in dict.fromkeys(s for _, s, _ in EXTRA_RUNS) if s not in SWEEP]
 TEACHER = config["distill"]["teacher"]
 # Apptainer image of each kind of rule (containers/README.md); used only under
 # `--sdm apptainer` (profiles/slurm). A local .sif path or a URI, from config `containers:`.
@@ -85,9 +85,8 @@ def get_run_data(wildcards):
 
 
 def get_eval_results():
-    sweep = setting_names(EV["budgets"], EV["wait"])
     return expand(
-        "results/eval/{model}/{setting}/{task}/results.json", model=EV["models"], setting=sweep, task=EV["tasks"]
+        "results/eval/{model}/{setting}/{task}/results.json", model=EV["models"], setting=SWEEP, task=EV["tasks"]
     ) + [f"results/eval/{m}/{s}/{t}/results.json" for m, s, t in EXTRA_RUNS]
 
 
