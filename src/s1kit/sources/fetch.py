@@ -113,19 +113,29 @@ def _matches(rel: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(rel, pat) for pat in patterns)
 
 
+def _checksums(inp: HubInput, directory: Path) -> dict[str, str]:
+    return {rel: sha256(p) for rel, p in matching_files(directory, inp.files).items()}
+
+
+def _drift(inp: HubInput, files: Mapping[str, str], locked: Mapping[str, str]) -> list[str]:
+    """Files of inp whose checksum differs from the lock, or that one side lacks (none when nothing is locked)."""
+    expected = {rel: h for rel, h in locked.items() if _matches(rel, inp.files)}
+    if not expected:
+        return []
+    return sorted(rel for rel in set(files) | set(expected) if files.get(rel) != expected.get(rel))
+
+
 def _verify(inp: HubInput, directory: Path, locked: Mapping[str, str]) -> dict[str, str]:
     """Checksums of inp's files in directory; those the lock knows must match it exactly."""
-    files = {rel: sha256(p) for rel, p in matching_files(directory, inp.files).items()}
+    files = _checksums(inp, directory)
     if not files:
         raise DriftError(f"{inp.key}: no file in {directory} matches {list(inp.files)}")
-    expected = {rel: h for rel, h in locked.items() if _matches(rel, inp.files)}
-    if expected:
-        changed = sorted(rel for rel in set(files) | set(expected) if files.get(rel) != expected.get(rel))
-        if changed:
-            details = ", ".join(f"{rel} (locked {str(expected.get(rel))[:12]}, found {str(files.get(rel))[:12]})"
-                                for rel in changed[:5])
-            raise DriftError(f"{inp.key}: {len(changed)} file(s) differ from the lock in {directory}: {details}. "
-                             "Refetch, or move the pin deliberately (docs/sources.md).")
+    changed = _drift(inp, files, locked)
+    if changed:
+        details = ", ".join(f"{rel} (locked {str(locked.get(rel))[:12]}, found {str(files.get(rel))[:12]})"
+                            for rel in changed[:5])
+        raise DriftError(f"{inp.key}: {len(changed)} file(s) differ from the lock in {directory}: {details}. "
+                         "Refetch, or move the pin deliberately (docs/sources.md).")
     return files
 
 
@@ -143,15 +153,15 @@ def fetch_input(inp: HubInput, lock: dict[str, Any], dest_root: Path, mirror: Pa
     locked = entry.get("files") or {}
     dest = local_dir(dest_root, inp, entry["sha"])
     if dest.is_dir() and any(_matches(rel, inp.files) for rel in locked):
-        try:
-            _verify(inp, dest, locked)
+        files = _checksums(inp, dest)
+        changed = _drift(inp, files, locked)
+        if files and not changed:
             return dest
-        except DriftError:
-            # A partial or stale copy: fetch again below, then verify for real. Delete the files that differ
-            # first: snapshot_download(local_dir=...) trusts a file whose metadata names the commit, unhashed.
-            for rel, path in matching_files(dest, inp.files).items():
-                if rel in locked and sha256(path) != locked[rel]:
-                    path.unlink()
+        # A partial or stale copy: fetch again below, then verify for real. Delete the files that differ
+        # first: snapshot_download(local_dir=...) trusts a file whose metadata names the commit, unhashed.
+        for rel in changed:
+            if rel in files and rel in locked:
+                (dest / rel).unlink()
     dest.mkdir(parents=True, exist_ok=True)
     if mirror is not None:
         _copy_from_mirror(inp, entry["sha"], mirror, dest)
