@@ -19,7 +19,7 @@ from s1kit.features.cost import CallGroup, estimate, group_usd
 from s1kit.features.domains import (SYSTEM_PROMPT, classification_request, classify_domains, load_msc, parse_code,
                                     rubric_text, write_domains)
 from s1kit.features.grading import agreement, agreement_files, grade, grading_request, parse_verdict
-from s1kit.features.llm_jobs import LLMJob, fetch_official, job_from_dict
+from s1kit.features.llm_jobs import LLMJob, job_from_dict
 from s1kit.records import QUESTION_SCHEMA, make_question, read_jsonl, read_table, write_table
 
 OFFICIAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "s1-official"
@@ -256,23 +256,6 @@ def test_metadata_domains_unchanged(tmp_path):
         write_domains(tmp_path / "pool.parquet", tmp_path / "d2.parquet", "llm")
 
 
-# ---- official files -----------------------------------------------------------------
-
-
-def test_fetch_official_checks_sha256(tmp_path):
-    import hashlib
-
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "grading.txt").write_text("prompt")
-    good = hashlib.sha256(b"prompt").hexdigest()
-    assert fetch_official("grading.txt", "abc", good, tmp_path / "out" / "grading.txt", local_dir=src) == good
-    assert (tmp_path / "out" / "grading.txt").read_text() == "prompt"
-    with pytest.raises(ValueError, match="sha256 .* != config featurize.official.files.grading.txt"):
-        fetch_official("grading.txt", "abc", "0" * 64, tmp_path / "bad.txt", local_dir=src)
-    assert not (tmp_path / "bad.txt").exists()
-
-
 # ---- cost ---------------------------------------------------------------------------
 
 
@@ -375,16 +358,6 @@ def test_cli_grade_domains_fetch_llm(env, api, capsys):  # noqa: F811
                  "--llm-json", json.dumps({"modle": "x"})]) == 2
     assert "featurize.grader.llm" in capsys.readouterr().err
     no_secret_in(env)
-
-
-@needs_official
-def test_cli_fetch_official_from_local_copy(tmp_path):
-    from s1kit.cli import main
-
-    sha = "17b5d6eeec658813c25cfa296f4dba502e7214dc593f59dab563c55a444e7139"  # ../shared/data/README.md
-    assert main(["fetch-official", "--name", "grading.txt", "--revision", "77272c6", "--sha256", sha,
-                 "--local-dir", str(OFFICIAL), "--out", str(tmp_path / "grading.txt")]) == 0
-    assert (tmp_path / "grading.txt").read_bytes() == (OFFICIAL / "grading.txt").read_bytes()
 
 
 def test_client_cost_uses_cached_input_prices():

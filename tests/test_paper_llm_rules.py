@@ -40,6 +40,8 @@ from s1kit.records import QUESTION_SCHEMA, make_question, read_jsonl, read_table
 
 REPO = Path(__file__).resolve().parents[1]
 OFFICIAL = REPO.parent / "shared" / "data" / "s1-official"
+OFFICIAL_REPO = REPO.parent / "shared" / "official-s1"  # the offline mirror of config `official`
+COMMIT = "77272c6e925d610257a50b520bad15330b513389"
 
 TEACHER = "gemini-2.0-flash-thinking"  # config/s1.yaml distill.teacher
 GEMINI_MODEL = "gemini-2.0-flash-thinking-exp-1219"
@@ -156,8 +158,8 @@ OUTPUTS = [f"{DISTILL}/{f}" for f in ("traces.parquet", "ledger.jsonl", "grades.
 @pytest.fixture(scope="module")
 def paper_run(tmp_path_factory):
     """Both runs: the first against the server, the second (outputs deleted, cache kept) from the cache."""
-    if not (OFFICIAL / "msc.json").exists():
-        pytest.skip("../shared/data/s1-official absent")
+    if not (OFFICIAL / "msc.json").exists() or not (OFFICIAL_REPO / "data/msc.json").exists():
+        pytest.skip("../shared/data/s1-official or ../shared/official-s1 absent")
     wd = tmp_path_factory.mktemp("paper_llm")
     qs = write_pool(wd, CASES)
     api = FakeAPI(default={}, route=route((OFFICIAL / "grading.txt").read_text(encoding="utf-8")))
@@ -166,8 +168,8 @@ def paper_run(tmp_path_factory):
         "featurize": {
             "grader": {"llm": {"options": {"base_url": api.url}}},
             "domains": {"llm": {"options": {"base_url": api.url}}},
-            "official": {"local_dir": str(OFFICIAL)},
         },
+        "official": {"mirror": str(OFFICIAL_REPO)},
     }
     (wd / "override.yaml").write_text(yaml.safe_dump(override))
     env = dict(base_env(wd), GEMINI_API_KEY=GEMINI_KEY, ANTHROPIC_API_KEY=ANTHROPIC_KEY)
@@ -276,8 +278,9 @@ def test_msc_domains_with_the_official_rubric(paper_run):
     ledger = [json.loads(x) for x in paper_run["first"]["results/features/domains.ledger.jsonl"].decode().splitlines()]
     assert [x["id"] for x in ledger] == [q["id"] for q in qs] and [x["ok"] for x in ledger] == [True] * 5 + [False]
     wd = paper_run["wd"]
-    for name in ("grading.txt", "msc.json"):  # featurize_official: copied from local_dir, checksum verified
-        assert (wd / "results/features/official" / name).read_bytes() == (OFFICIAL / name).read_bytes()
+    for name in ("grading.txt", "msc.json"):  # fetch_official: copied from official.mirror, checksum verified
+        got = wd / "resources/official/simplescaling/s1" / COMMIT / "data" / name
+        assert got.read_bytes() == (OFFICIAL_REPO / "data" / name).read_bytes()
 
 
 @paper
@@ -316,8 +319,8 @@ def test_no_api_key_in_any_file(paper_run):
 def test_paper_stages_on_a_local_openai_compatible_server(tmp_path):
     """docs/llm.md's overlay for a local vLLM/sglang server (here: the canned test server speaking
     the OpenAI chat format): teacher, grader and classifier all on it, no key sent."""
-    if not (OFFICIAL / "msc.json").exists():
-        pytest.skip("../shared/data/s1-official absent")
+    if not (OFFICIAL / "msc.json").exists() or not (OFFICIAL_REPO / "data/msc.json").exists():
+        pytest.skip("../shared/data/s1-official or ../shared/official-s1 absent")
     qs = write_pool(tmp_path, CASES)
     api = FakeAPI(default={}, route=canned)
     local = {"base_url": f"{api.url}/v1", "api_key_env": None}
@@ -328,8 +331,8 @@ def test_paper_stages_on_a_local_openai_compatible_server(tmp_path):
         "featurize": {
             "grader": {"llm": {"backend": "openai_compat", "model": "Qwen/Qwen2.5-72B-Instruct", "options": local}},
             "domains": {"llm": {"backend": "openai_compat", "model": "Qwen/Qwen2.5-72B-Instruct", "options": local}},
-            "official": {"local_dir": str(OFFICIAL)},
         },
+        "official": {"mirror": str(OFFICIAL_REPO)},
     }
     (tmp_path / "override.yaml").write_text(yaml.safe_dump(override))
     env = dict(base_env(tmp_path), OPENAI_API_KEY=ANTHROPIC_KEY)  # set, yet never sent to a local server

@@ -123,9 +123,14 @@ def _domains(a: argparse.Namespace) -> None:
 
 
 def _fetch_official(a: argparse.Namespace) -> None:
-    from s1kit.features.llm_jobs import fetch_official
+    from s1kit.sources.fetch import fetch_official
 
-    print(f"{a.name} sha256 {fetch_official(a.name, a.revision, a.sha256, a.out, a.local_dir or None)} -> {a.out}")
+    spec = load_json_arg(a.config_json, "--config-json")
+    missing = sorted({"repo", "commit", "files"} - set(spec))
+    if missing:
+        raise ValueError(f"config official: missing key(s) {missing}")
+    root = fetch_official(spec["repo"], spec["commit"], spec["files"], a.dest, mirror=spec.get("mirror") or None)
+    print(f"{spec['repo']}@{spec['commit'][:12]}: {len(spec['files'])} file(s) verified -> {root}")
 
 
 def _cost(a: argparse.Namespace) -> None:
@@ -251,8 +256,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "grade-agreement": (_grade_agreement, [("--a",), ("--b",), ("--out",)]),
         "domains": (_domains, [("--pool",), ("--out",), ("--backend",), ("--rubric",), ("--llm-json",),
                                ("--ledger",)]),
-        "fetch-official": (_fetch_official, [("--name",), ("--revision",), ("--sha256",), ("--local-dir",),
-                                             ("--out",)]),
+        "fetch-official": (_fetch_official, [("--config-json",), ("--dest",)]),
         "cost": (_cost, [("--config",), ("--pool",), ("--sample-jsonl",), ("--question-field",),
                          ("--solution-field",), ("--questions", int), ("--grading-prompt",), ("--rubric",),
                          ("--out",)]),
@@ -274,7 +278,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     optional = {"--eval", "--funnel-out", "--attempt-grades", "select-overlap --featurized", "--manifest", "--n",
                 "collect-pool --quarantine", "--mirror", "--corpus", "--repo", "--no-decontaminate",
                 # featurize (llm grading / domains, cost)
-                "--prompt", "--ledger", "--agreement-out", "--rubric", "--local-dir", "cost --pool",
+                "--prompt", "--ledger", "--agreement-out", "--rubric", "cost --pool",
                 "--sample-jsonl", "--questions", "--grading-prompt", "cost --out",
                 # review (docs/review.md)
                 "--tokenizer-manifest", "--include"}

@@ -42,6 +42,24 @@ if HUB_NAMES:
             " --manifests {HUB_DEST}/manifests {params.mirror} > {log} 2>&1"
 
 
+if OFFICIAL:
+
+    rule fetch_official:
+        # The official s1 files (config `official`), each checked against its pinned sha256:
+        # downloaded from GitHub at official.commit, or copied from official.mirror.
+        localrule: True
+        output:
+            [official(p) for p in OFFICIAL["files"]],
+        params:
+            spec=lambda wildcards: shlex.quote(as_json(OFFICIAL)),
+        log:
+            "logs/collect/fetch_official.log",
+        container:
+            CONTAINERS["data"]
+        shell:
+            "S1KIT_RULE={rule} s1kit fetch-official --config-json {params.spec} --dest resources/official > {log} 2>&1"
+
+
 def eval_set_inputs(wildcards):
     return {"manifest": manifest(wildcards.task)} if source_kind(wildcards.task, True) == "hub" else {}
 

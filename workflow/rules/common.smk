@@ -145,11 +145,22 @@ FZ_GRADER = config["featurize"].get("grader") or {}
 FZ_DOMAINS = config["featurize"].get("domains") or {}
 GRADER_LLM = FZ_GRADER.get("backend", "math_verify") == "llm"
 DOMAINS_LLM = FZ_DOMAINS.get("backend", "metadata") == "llm"
-OFFICIAL_DIR = "results/features/official"
+# The official s1 code (config `official`): one repository commit, files pinned by sha256,
+# fetched by the fetch_official rule (collect.smk) from GitHub or official.mirror.
+OFFICIAL = config.get("official") or {}
+OFFICIAL_ROOT = f"resources/official/{OFFICIAL.get('repo', 'none')}/{OFFICIAL.get('commit', 'none')}"
+
+
+def official(path):
+    """The fetched copy of an official file; it must be pinned in config official.files."""
+    if path not in OFFICIAL.get("files", {}):
+        raise ValueError(f"config official.files: {path!r} is needed (pin it with its sha256 from the "
+                         "official repository at official.commit)")
+    return f"{OFFICIAL_ROOT}/{path}"
 
 
 def grade_inputs():
-    return {"prompt": f"{OFFICIAL_DIR}/grading.txt"} if GRADER_LLM else {}
+    return {"prompt": official("data/grading.txt")} if GRADER_LLM else {}
 
 
 def grade_outputs(stem):

@@ -46,29 +46,6 @@ rule featurize_grade_attempts:
         " > {log} 2>&1"
 
 
-rule featurize_official:
-    # The official prompt files (simplescaling/s1 data/<file>) at a pinned revision, checksummed.
-    output:
-        f"{OFFICIAL_DIR}/{{file}}",
-    wildcard_constraints:
-        file="grading\\.txt|msc\\.json",
-    params:
-        revision=FZ.get("official", {}).get("revision", ""),
-        sha256=lambda wildcards: FZ.get("official", {}).get("files", {}).get(wildcards.file, ""),
-        local=(
-            f"--local-dir {shlex.quote(str(FZ['official']['local_dir']))}"
-            if (FZ.get("official") or {}).get("local_dir")
-            else ""
-        ),
-    log:
-        "logs/featurize/official_{file}.log",
-    container:
-        CONTAINERS["data"]
-    shell:
-        "S1KIT_RULE={rule} s1kit fetch-official --name {wildcards.file} --revision {params.revision} --sha256 {params.sha256}"
-        " {params.local} --out {output} > {log} 2>&1"
-
-
 def domains_flags(wildcards, input, output):
     if not DOMAINS_LLM:
         return ""
@@ -79,7 +56,7 @@ def domains_flags(wildcards, input, output):
 rule featurize_domains:
     input:
         pool="results/data/pool.parquet",
-        **({"rubric": f"{OFFICIAL_DIR}/msc.json"} if DOMAINS_LLM else {}),
+        **({"rubric": official("data/msc.json")} if DOMAINS_LLM else {}),
     output:
         domains="results/features/domains.parquet",
         **({"ledger": "results/features/domains.ledger.jsonl"} if DOMAINS_LLM else {}),

@@ -1,5 +1,5 @@
 """Shared plumbing of the LLM featurization jobs (grading, MSC domains): settings, the
-cached client, the stage ledger, and the official prompt files fetched at a pinned commit.
+cached client and the stage ledger (the official prompt files come from s1kit.sources.fetch.fetch_official).
 
 Every call goes through ``s1kit.llm.make_client`` (cache, retries, rate limit, ledger),
 the same code path as distillation; a rerun pays for nothing already answered.
@@ -8,19 +8,14 @@ the same code path as distillation; a rerun pays for nothing already answered.
 from __future__ import annotations
 
 import collections
-import hashlib
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from s1kit.llm import Request, Response, make_client
-from s1kit.records import atomic_write, read_jsonl, write_jsonl
+from s1kit.records import read_jsonl, write_jsonl
 from s1kit.settings import from_dict
-
-OFFICIAL_URL = "https://raw.githubusercontent.com/simplescaling/s1/{revision}/data/{name}"
-
 
 @dataclass(frozen=True)
 class LLMJob:
@@ -92,23 +87,3 @@ def failure_kind(error: str | None) -> str:
         return f"invalid:{head[1]}"
     return head[0][:60]
 
-
-def fetch_official(name: str, revision: str, sha256: str, out: str | Path, local_dir: str | Path | None = None,
-                   timeout: float = 60.0) -> str:
-    """An official s1 prompt file (``data/<name>`` of simplescaling/s1 at ``revision``), read from
-    ``local_dir`` when given or downloaded, and checked against ``sha256`` before it is written.
-    A mismatch is an error: a changed prompt must never be used under the pinned name."""
-    if local_dir:
-        src = Path(local_dir) / name
-        if not src.exists():
-            raise ValueError(f"config featurize.official.local_dir: {src} does not exist")
-        data, origin = src.read_bytes(), str(src)
-    else:
-        origin = OFFICIAL_URL.format(revision=revision, name=name)
-        with urllib.request.urlopen(origin, timeout=timeout) as resp:
-            data = resp.read()
-    got = hashlib.sha256(data).hexdigest()
-    if got != sha256:
-        raise ValueError(f"{origin}: sha256 {got} != config featurize.official.files.{name} {sha256}")
-    atomic_write(out, lambda tmp: Path(tmp).write_bytes(data))
-    return got

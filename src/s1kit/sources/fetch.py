@@ -9,6 +9,9 @@ clusters whose compute and even login nodes have no internet.
 
 Each source gets a manifest (resources/hub/manifests/<source>.json): input name -> local
 directory, commit and files; collection reads only manifests.
+
+The official s1 code (config ``official``: a GitHub repository, a commit and its files with
+their sha256) is fetched the same way, pinned by content: ``fetch_official``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from s1kit.records import atomic_write_text
+from s1kit.records import atomic_write, atomic_write_text
 from s1kit.sources.hub import HubInput, HubSource
 
 LOCK_VERSION = 1
@@ -243,3 +246,60 @@ def read_manifest(path: str | Path, source: HubSource) -> dict[str, Path]:
     if missing:
         raise ValueError(f"{path}: no fetched input(s) {missing} for source {source.name!r}; rerun the fetch rule")
     return {name: Path(manifest[name]["path"]) for name in source.inputs}
+
+
+# ---- the official s1 code (config `official`): one pinned commit of a GitHub repository ----
+
+OFFICIAL_URL = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
+
+
+def official_dir(dest_root: str | Path, repo: str, commit: str) -> Path:
+    """Where the official files of (repo, commit) live once fetched: <dest>/<repo>/<commit>/<path>."""
+    return Path(dest_root) / repo / commit
+
+
+def _official_bytes(repo: str, commit: str, path: str, mirror: Path | None, timeout: float) -> tuple[bytes, str]:
+    if mirror is not None:
+        src = mirror / path
+        if not src.is_file():
+            raise DriftError(f"config official.mirror {mirror}: no file {path} (expected {src})")
+        return src.read_bytes(), str(src)
+    import urllib.request
+
+    url = OFFICIAL_URL.format(repo=repo, commit=commit, path=path)
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return resp.read(), url
+
+
+def fetch_official(repo: str, commit: str, files: Mapping[str, str], dest_root: str | Path,
+                   mirror: str | Path | None = None, timeout: float = 60.0) -> Path:
+    """The official files (path -> sha256) of repo at commit under dest_root, each checked against its
+    sha256: copied from ``mirror`` (a folder laid out like the repository, e.g. ../shared/official-s1)
+    or downloaded from GitHub at that commit. A file already there with the pinned sha256 is kept; any
+    other difference is a DriftError naming the file. Returns the repository folder."""
+    if not (isinstance(commit, str) and len(commit) == 40 and all(c in "0123456789abcdef" for c in commit)):
+        raise ValueError(f"config official.commit: expected a full 40-character commit SHA, got {commit!r}")
+    if not files:
+        raise ValueError("config official.files: no file listed")
+    root = official_dir(dest_root, repo, commit)
+    for path, expected in sorted(files.items()):
+        dest = root / path
+        if dest.is_file() and sha256(dest) == expected:
+            continue
+        data, origin = _official_bytes(repo, commit, path, Path(mirror) if mirror else None, timeout)
+        got = hashlib.sha256(data).hexdigest()
+        if got != expected:
+            raise DriftError(f"official file {path} ({origin}): sha256 {got} differs from config "
+                             f"official.files[{path!r}] {expected}; the pinned file changed, or the pin is wrong")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(dest, lambda tmp, data=data: Path(tmp).write_bytes(data))
+    return root
+
+
+def official_file(root: str | Path, path: str) -> Path:
+    """A fetched official file, or an error naming it (the fetch_official rule makes them)."""
+    p = Path(root) / path
+    if not p.is_file():
+        raise FileNotFoundError(f"official file {path}: {p} is missing; run the fetch_official rule "
+                                "(config `official`) first")
+    return p
