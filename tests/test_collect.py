@@ -31,7 +31,7 @@ def built(tmp_path_factory):
         write_source(name, p, q, n=n, seed=0, eval_paths=[str(eval_path)])
         raws.append(p)
         quars.append(q)
-    info = build_pool(raws, [eval_path], 8, d / "pool.parquet", d / "funnel_collect.csv",
+    info = build_pool(raws, [eval_path], d / "pool.parquet", d / "funnel_collect.csv",
                       d / "quarantine" / "contaminated.parquet", d / "quarantine" / "duplicates.parquet", quars)
     return d, raws, eval_path, info
 
@@ -82,7 +82,8 @@ def test_funnel_arithmetic(built):
     for c in FUNNEL_COLUMNS[1:]:
         assert total[c] == sum(r[c] for r in per_source), c
     for r in funnel:
-        assert r["loaded"] - r["quarantined"] - r["contaminated"] - r["duplicates"] == r["kept"], r
+        assert (r["loaded"] - r["quarantined"] - r["contaminated"] - r["cross_source"] - r["unselected"]
+                - r["duplicates"] == r["kept"]), r
         assert r["quarantined"] == sum(r[c] for c in FUNNEL_COLUMNS if c.startswith("quarantined_"))
         # before decontamination: contaminated rows still count, duplicates do not
         assert r["kept"] <= r["deduplicated"] <= r["loaded"] - r["quarantined"] - r["duplicates"] + r["contaminated"]
@@ -101,7 +102,7 @@ def test_cross_source_duplicate_charged_to_later_file(tmp_path):
     write_table(tmp_path / "second.parquet", b, schema=QUESTION_SCHEMA)
     ev = tmp_path / "eval.jsonl"
     ev.write_text("")
-    info = build_pool([tmp_path / "first.parquet", tmp_path / "second.parquet"], [ev], 8,
+    info = build_pool([tmp_path / "first.parquet", tmp_path / "second.parquet"], [ev],
                       tmp_path / "pool.parquet", tmp_path / "f.csv", tmp_path / "c.parquet", tmp_path / "d.parquet")
     assert info == {"pool": 6, "contaminated": 0, "duplicates": 1, "quarantined": 0}
     funnel = {r["source"]: r for r in _funnel(tmp_path / "f.csv")}
@@ -118,7 +119,7 @@ def test_malformed_raw_parquet_names_file(tmp_path):
     ev = tmp_path / "eval.jsonl"
     ev.write_text("")
     with pytest.raises(ValueError) as e:
-        build_pool([bad], [ev], 8, tmp_path / "pool.parquet", tmp_path / "f.csv", tmp_path / "c.parquet",
+        build_pool([bad], [ev], tmp_path / "pool.parquet", tmp_path / "f.csv", tmp_path / "c.parquet",
                    tmp_path / "d.parquet")
     assert str(bad) in str(e.value) and "metadata" in str(e.value)
     assert not (tmp_path / "pool.parquet").exists()  # nothing half-written

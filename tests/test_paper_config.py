@@ -43,7 +43,7 @@ def _jobs(out: str) -> Counter:
 
 def test_every_reproducible_claim_target_is_in_the_dag(dry_run):
     jobs = _jobs(dry_run)
-    assert jobs["fetch"] == 1 and jobs["collect_source"] == len(PAPER_SOURCES) == 16
+    assert jobs["fetch"] == 1 and jobs["collect_source"] == len(PAPER_SOURCES) == 16 and jobs["fetch_official"] == 1
     assert jobs["collect_eval_set"] >= 5 and jobs["collect_pool"] == 1
     assert jobs["select_s1k"] == 1 and jobs["select_ablation"] == 4 and jobs["select_retrace"] == 1
     assert jobs["train_sft"] == 7 and jobs["models_fetch_hub"] == 4  # 2 Qwen2.5 + the 2 control models
@@ -53,7 +53,14 @@ def test_every_reproducible_claim_target_is_in_the_dag(dry_run):
 def test_stages_run_as_the_paper_asks(dry_run):
     for source in PAPER_SOURCES:
         assert f"s1kit collect-source --source {source} --manifest resources/hub/manifests/{source}.json" in dry_run
-    assert "--no-decontaminate aime" in dry_run  # the official script appended AIME after decontamination
+    # the pool step as the official code runs it (docs/fidelity.md): semantics official, TMP_QUESTIONS_TO_KEEP
+    # read from the pinned collect_data.py, the four official test sets, AIME appended after collection
+    pool = next(line for line in dry_run.splitlines() if "s1kit collect-pool" in line)
+    assert '"semantics": "official"' in pool and '"aime": {"decontaminate": false, "max_year": 2022}' in pool
+    assert ("--official resources/official/simplescaling/s1/77272c6e925d610257a50b520bad15330b513389/data/"
+            "collect_data.py") in pool
+    evals = re.search(r"--eval (.*?) --config-json", pool).group(1).split()
+    assert evals == [f"results/data/eval/{t}.jsonl" for t in ("aime24", "gpqa_diamond", "math500", "livecodebench_v4")]
     # the training runs span 2 nodes x 8 GPUs through srun + torchrun (c10d on the first node)
     assert re.search(r"nodes=2\b", dry_run) and "--nnodes=2 --nproc_per_node=8" in dry_run
     assert "--rdzv_backend=c10d" in dry_run

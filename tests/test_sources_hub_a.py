@@ -283,11 +283,20 @@ def test_scieval_selection_hand_traced():
 
 
 def test_scieval_seeded_balanced_sample_and_mapping(tmp_path):
+    from s1kit.sources.scieval import select_balanced
+
     _scieval_snapshot(tmp_path)
     paths = {"scieval": tmp_path}
-    rows = _load("scieval", paths, seed=42, n=20)
-    assert rows == _load("scieval", paths, seed=42, n=20)  # same seed, same rows
-    assert [r["metadata"]["id"] for r in rows] != [r["metadata"]["id"] for r in _load("scieval", paths, 1, n=20)]
+    everything = _load("scieval", paths, seed=42)
+    assert everything == _load("scieval", paths, seed=1)  # the loader draws nothing: the pool step samples
+
+    def sample(seed):  # as s1kit.collect.select runs it on the decontaminated rows
+        meta = [{**r["metadata"], "_i": i} for i, r in enumerate(everything)]
+        return [everything[m["_i"]] for m in select_balanced(meta, 20, seed)]
+
+    rows = sample(42)
+    assert rows == sample(42)  # same seed, same rows
+    assert [r["metadata"]["id"] for r in rows] != [r["metadata"]["id"] for r in sample(1)]
     assert len(rows) == 20
     ids = [r["metadata"]["id"] for r in rows]
     # a row may be emitted twice, only back to back (topic place, then task place)
@@ -313,7 +322,7 @@ def test_scieval_seeded_balanced_sample_and_mapping(tmp_path):
 def test_scieval_official_defaults():
     from s1kit.sources.scieval import N_SAMPLES, SOURCE
 
-    assert N_SAMPLES == 250 and SOURCE.options == {"n": 250}
+    assert N_SAMPLES == 250 and SOURCE.sample == 250 and SOURCE.sampler == "balanced" and not SOURCE.options
 
 
 # ---- OlympiadBench ---------------------------------------------------------------------

@@ -177,29 +177,45 @@ def gpqa_dir(tmp_path):
 
 
 def test_gpqa_extended_minus_diamond_plain(gpqa_dir):
-    rows = gpqa.load({"gpqa": gpqa_dir}, 0, answer_choices=False)
-    assert [r["question"] for r in rows] == ["q1", "q2", "q4"]
+    rows = gpqa.load({"gpqa": gpqa_dir}, 0)
+    assert [r["question"] for r in rows] == ["q1", "q2", "q4"]  # bare: the choices come after collection
     assert rows[0]["solution"] == "because q1" and {r["cot_type"] for r in rows} == {"science"}
     assert rows[0]["source_type"] == "Idavidrein/gpqa"
     assert "Question" not in rows[0]["metadata"] and rows[0]["metadata"]["High-level domain"] == "Physics"
     assert_jsonable(rows)
 
 
+def _records(gpqa_dir):
+    from s1kit.sources.quality import validate
+
+    return validate(gpqa.load({"gpqa": gpqa_dir}, 0), "gpqa", 10_000)[0]
+
+
 def test_gpqa_answer_choices_follow_fix_gpqa(gpqa_dir):
-    rows = gpqa.load({"gpqa": gpqa_dir}, 0, **gpqa.SOURCE.options)
+    """The pool step's finish (s1kit.collect): fix_gpqa.py's format, the shuffle from the given RNG."""
+    import random
+
+    from s1kit.records import question_hash
+
+    records = _records(gpqa_dir)
+    rows = gpqa.add_choices(records, lambda q: random.Random(f"42\0{q}"))
     for r in rows:
-        q = r["metadata"]["Record ID"][3:]
+        q = json.loads(r["metadata"])["Record ID"][3:]
         head, choices = r["question"].split("\nAnswer Choices:\n")
-        assert head == q
+        assert head == q and r["id"] == question_hash(r["question"])
         lines = choices.split("\n")
         assert [ln[:4] for ln in lines] == ["(A) ", "(B) ", "(C) ", "(D) "]
         assert sorted(ln[4:] for ln in lines) == sorted(["w1", "w2", "w3", f"right {q}"])  # newline stripped
         letter = r["solution"].rsplit("Answer: ", 1)[1]
         assert r["solution"] == f"because {q}\n\nAnswer: {letter}"
         assert lines["ABCD".index(letter)][4:] == f"right {q}"
-    assert gpqa.load({"gpqa": gpqa_dir}, 7, **gpqa.SOURCE.options) == rows  # seeded by choice_seed, not run
-    orders = {tuple(r["question"] for r in gpqa.load({"gpqa": gpqa_dir}, 0, choice_seed=s)) for s in range(8)}
+    orders = {tuple(r["question"] for r in gpqa.add_choices(records, lambda q, s=s: random.Random(f"{s}\0{q}")))
+              for s in range(8)}
     assert len(orders) > 1  # the seed does drive the shuffle
+    shared = random.Random(42)  # one state walked in order: fix_gpqa.py's global random
+    one = gpqa.add_choices(records, lambda q: shared)
+    again = random.Random(42)
+    assert one == gpqa.add_choices(records, lambda q: again)
 
 
 # ----------------------------------------------------------------------------- crossword
@@ -215,29 +231,19 @@ def xword_dir(tmp_path):
     return tmp_path
 
 
-def test_xword_sample_matches_datasets_shuffle(xword_dir):
-    rows = xword.load({"xword": xword_dir}, 0, n=10, sample_seed=42)
-    expected = np.random.default_rng(42).permutation(40)[:10]
-    assert [r["solution"] for r in rows] == [f"ANS{i}" for i in expected]
-    first = rows[0]
-    i = int(first["solution"][3:])
-    if i != 3:
-        assert first["question"] == xword.INSTRUCTION + f"\n\nClue {i} (5)"
-    assert first["cot_type"] == "crossword" and first["source_type"] == "0xharib/xword1"
-    assert first["metadata"] == {"instruction": "Solve the crossword"}
+def test_xword_every_clue_in_file_order_and_malformed(xword_dir):
+    rows = xword.load({"xword": xword_dir}, 0)
+    assert rows == xword.load({"xword": xword_dir}, 5)  # the sample of 1,000 is the pool step's
+    assert [r["solution"] for r in rows] == [f"ANS{i}" for i in range(40)] and xword.SOURCE.sample == 1000
+    assert rows[0]["question"] == xword.INSTRUCTION + "\n\nClue 0 (5)"
+    assert rows[0]["cot_type"] == "crossword" and rows[0]["source_type"] == "0xharib/xword1"
+    assert rows[0]["metadata"] == {"instruction": "Solve the crossword"}
+    assert rows[3]["question"] is None and rows[3]["metadata"]["input"] == "no marker here"
     datasets = pytest.importorskip("datasets")
+    from s1kit.collect import shuffled
+
     ds = datasets.Dataset.from_parquet(str(xword_dir / "default/train/0000.parquet")).shuffle(seed=42)
-    assert [r["solution"] for r in rows] == ds.select(range(10))["output"]  # the official sample
-
-
-def test_xword_seeded_and_malformed(xword_dir):
-    paths = {"xword": xword_dir}
-    assert xword.load(paths, 0, n=10) == xword.load(paths, 5, n=10)  # sample_seed 42, not the run seed
-    assert xword.load(paths, 0, n=10, sample_seed=None) != xword.load(paths, 1, n=10, sample_seed=None)
-    every = xword.load(paths, 0, n=100)
-    assert len(every) == 40
-    bad = [r for r in every if r["solution"] == "ANS3"]
-    assert bad[0]["question"] is None and bad[0]["metadata"]["input"] == "no marker here"
+    assert [r["solution"] for r in shuffled(rows, 42)][:10] == ds.select(range(10))["output"]  # the official draw
 
 
 # ----------------------------------------------------------------------------- LiveCodeBench
@@ -264,9 +270,10 @@ def test_livecodebench_hard_v1_to_v3(lcb_dir):
     assert all(covered(livecodebench.SOURCE, f) for f in ("test.jsonl", "test2.jsonl", "test3.jsonl"))
     assert not covered(livecodebench.SOURCE, "test4.jsonl")
     rows = livecodebench.load({"livecodebench": lcb_dir}, 0, **livecodebench.SOURCE.options)
-    assert [r["metadata"]["question_id"] for r in rows] == ["a", "c", "d", "f"]
-    assert [r["source_type"] for r in rows] == ["LiveCodeBench/release_v1"] * 2 + [
-        "LiveCodeBench/release_v2", "LiveCodeBench/release_v3"]
+    # the loading script's releases are cumulative: v1 = test.jsonl, v2 = + test2.jsonl, v3 = + test3.jsonl
+    assert [r["metadata"]["question_id"] for r in rows] == ["a", "c", "a", "c", "d", "a", "c", "d", "f"]
+    assert [r["source_type"] for r in rows] == ["LiveCodeBench/release_v1"] * 2 + ["LiveCodeBench/release_v2"] * 3 + [
+        "LiveCodeBench/release_v3"] * 4
     assert rows[0]["question"] == "Problem a" and rows[0]["solution"] is None and rows[0]["cot_type"] == "coding"
     assert "private_test_cases" not in rows[0]["metadata"] and "question_content" not in rows[0]["metadata"]
     assert_jsonable(rows)

@@ -30,10 +30,11 @@ def _collect_eval(a: argparse.Namespace) -> None:
 
 
 def _collect_pool(a: argparse.Namespace) -> None:
-    from s1kit.collect import build_pool
+    from s1kit.collect import CollectConfig, build_pool
 
-    print(json.dumps(build_pool(a.raw, a.eval, a.ngram, a.out_pool, a.out_funnel, a.out_contaminated,
-                                a.out_duplicates, a.quarantine or [], exempt=a.no_decontaminate or [])))
+    cfg = from_dict(CollectConfig, load_json_arg(a.config_json, "--config-json"), "collect")
+    print(json.dumps(build_pool(a.raw, a.eval, a.out_pool, a.out_funnel, a.out_contaminated, a.out_duplicates,
+                                a.quarantine or [], config=cfg, official_collect=a.official or None)))
 
 
 def _retrace(a: argparse.Namespace) -> None:
@@ -241,10 +242,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                              ("--quarantine",), ("--eval", None, "*"), ("--manifest",),
                                              ("--options-json",), ("--max-chars", int)]),
         "collect-eval": (_collect_eval, [("--task",), ("--n", int), ("--seed", int), ("--out",), ("--manifest",)]),
-        "collect-pool": (_collect_pool, [("--raw", None, "+"), ("--eval", None, "*"), ("--ngram", int),
+        "collect-pool": (_collect_pool, [("--raw", None, "+"), ("--eval", None, "*"), ("--config-json",),
                                          ("--out-pool",), ("--out-funnel",), ("--out-contaminated",),
-                                         ("--out-duplicates",), ("--quarantine", None, "*"),
-                                         ("--no-decontaminate", None, "*")]),
+                                         ("--out-duplicates",), ("--quarantine", None, "*"), ("--official",)]),
         "fetch-model": (_fetch_model, [("--kind",), ("--corpus", None, "+"), ("--config-json",), ("--out",),
                                        ("--repo",), ("--revision",), ("--lock",), ("--dest",)]),
         "distill": (_distill, [("--pool",), ("--teacher",), ("--backend",), ("--options-json",), ("--model",),
@@ -276,7 +276,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     }
     # keys are a flag, or "command --flag" where it differs from the same flag elsewhere
     optional = {"--eval", "--funnel-out", "--attempt-grades", "select-overlap --featurized", "--manifest", "--n",
-                "collect-pool --quarantine", "--mirror", "--corpus", "--repo", "--no-decontaminate",
+                "collect-pool --quarantine", "--mirror", "--corpus", "--repo", "--official",
                 # featurize (llm grading / domains, cost)
                 "--prompt", "--ledger", "--agreement-out", "--rubric", "cost --pool",
                 "--sample-jsonl", "--questions", "--grading-prompt", "cost --out",

@@ -3,26 +3,37 @@
 Per source (``write_source``): a hub source's loader reads the fetched snapshot (a
 manifest from s1kit.sources.fetch), a synthetic source generates; every mapped row is
 validated (s1kit.sources.quality) into the raw parquet or the source's quarantine file.
-Then ``build_pool`` drops rows sharing a word n-gram with an eval question (recording the
-eval item matched) and exact duplicates across sources, and writes the per-source funnel.
+
+Then ``build_pool`` runs the official collection loop (data/collect_data.py:456
+(DS_TO_SELECTION)) over the sources in config order: drop the rows sharing a word n-gram
+with the index (the eval sets, then every source already processed), select (a seeded
+shuffle and cut to ``sample``, or SciEval's balanced selection), add what is kept to the
+index; then exact dedup over the pool, GPQA's answer choices (data/fix_gpqa.py:15
+(process_example)) and the appended sources (AIME, data/add_aime.py:136
+(concatenate_datasets)). ``collect.semantics`` picks the official code's behaviour or the
+kit's where they differ (``SEMANTICS``; docs/fidelity.md, Data: collection).
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import random
 from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from s1kit.decontaminate import NgramIndex, dedup, split_contaminated
+from s1kit.decontaminate import NgramIndex, dedup
 from s1kit.records import QUESTION_FIELDS, QUESTION_SCHEMA, read_jsonl, read_table, write_csv, write_jsonl, write_table
 from s1kit.sources import EVAL_SETS, HUB_SOURCES, SOURCES
 from s1kit.sources.quality import REASONS, from_record, validate
 
-FUNNEL_COLUMNS = ["source", "loaded", "quarantined", "contaminated", "duplicates", "kept",
-                  *(f"quarantined_{r}" for r in REASONS), "deduplicated"]
+FUNNEL_COLUMNS = ["source", "loaded", "quarantined", "contaminated", "cross_source", "unselected", "duplicates",
+                  "kept", *(f"quarantined_{r}" for r in REASONS), "deduplicated"]
 CONTAMINATED_SCHEMA = QUESTION_SCHEMA.append(pa.field("matched_eval", pa.string()))
 DEFAULT_MAX_CHARS = 50_000
 
@@ -49,8 +60,8 @@ def _hub_rows(name: str, manifest: str | Path | None, seed: int, options: dict[s
     if manifest is None:
         raise ValueError(f"hub source {name!r} needs --manifest (the fetch rule's output)")
     paths = read_manifest(manifest, source)
-    # "decontaminate" is the pool step's option (build_pool exempt), not the loader's
-    opts = {k: v for k, v in {**source.options, **options}.items() if k != "decontaminate"}
+    # "sample" and "decontaminate" are the pool step's options (build_pool), not the loader's
+    opts = {k: v for k, v in {**source.options, **options}.items() if k not in POOL_OPTIONS}
     return list(source.load(paths, seed, **opts) if opts else source.load(paths, seed))
 
 
@@ -96,6 +107,135 @@ def write_eval_set(name: str, out: str | Path, *, n: int | None = None, seed: in
     return len(rows)
 
 
+# ---- the pool step: config, semantics, per-source selection ----
+
+POOL_OPTIONS = ("sample", "decontaminate")  # per-source keys read by build_pool, never by a loader
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CollectConfig:
+    """The keys of config ``collect`` that the pool step reads."""
+
+    semantics: str = "kit"  # official | kit (SEMANTICS)
+    ngram: int = 8
+    seed: int = 0  # the seeded shuffles of the selection (official: 42)
+    sources: dict[str, Any] = field(default_factory=dict)  # name -> count (synthetic) or options (hub)
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """Where the official collection and the kit differ, as small functions (docs/fidelity.md)."""
+
+    cross_source: bool  # each source is also checked against the kept questions of the sources before it
+    short_texts: bool  # a text under n words matches as a whole (no n-gram upstream: never matches)
+    kept_order: Callable[[int, set[int]], list[int]]  # (rows, dropped positions) -> kept positions, in order
+    shuffle_all: bool  # every unselected source is shuffled with the seed, not only the sampled ones
+    keep_list: Callable[[Path | None], frozenset[str]]  # questions a sampled source always keeps
+    dedup_appended: bool  # appended sources (AIME) go through the exact dedup
+    choice_rng: Callable[[int], Callable[[str], random.Random]]  # seed -> (question -> GPQA choices' RNG)
+
+
+def _set_order(n: int, dropped: set[int]) -> list[int]:
+    # data/collect_data.py:396 (not_contaminated_ids): a list of a set, so CPython's set order
+    return list(set(range(n)) - dropped)
+
+
+def _stable_order(n: int, dropped: set[int]) -> list[int]:
+    return [i for i in range(n) if i not in dropped]
+
+
+def official_keep_list(collect_data_py: Path | None) -> frozenset[str]:
+    """TMP_QUESTIONS_TO_KEEP as the pinned data/collect_data.py defines it (data/collect_data.py:18
+    (TMP_QUESTIONS_TO_KEEP)), read as literals from its syntax tree: never executed, never copied."""
+    if collect_data_py is None:
+        raise ValueError("collect.semantics official needs the official data/collect_data.py (pin it in config "
+                         "official.files; the collect_pool rule passes the fetched copy)")
+    tree = ast.parse(Path(collect_data_py).read_text(encoding="utf-8"), str(collect_data_py))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "TMP_QUESTIONS_TO_KEEP" for t in node.targets):
+            return frozenset(_literal_list(node.value, collect_data_py))
+    raise ValueError(f"{collect_data_py}: no TMP_QUESTIONS_TO_KEEP assignment")
+
+
+def _literal_list(node: ast.expr, path: Path) -> list[str]:
+    """A list literal, or a sum of list literals (the official list is `[...] + [...]`)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _literal_list(node.left, path) + _literal_list(node.right, path)
+    value = ast.literal_eval(node)
+    if not isinstance(value, list) or not all(isinstance(q, str) for q in value):
+        raise ValueError(f"{path}: TMP_QUESTIONS_TO_KEEP is not a list of strings")
+    return value
+
+
+def _shared_rng(seed: int) -> Callable[[str], random.Random]:
+    rng = random.Random(seed)  # data/fix_gpqa.py:7 (random.seed): one state for the whole pool, in order
+    return lambda question: rng
+
+
+def _per_question_rng(seed: int) -> Callable[[str], random.Random]:
+    return lambda question: random.Random(f"{seed}\0{question}")
+
+
+SEMANTICS: dict[str, Semantics] = {
+    "official": Semantics(cross_source=True, short_texts=False, kept_order=_set_order, shuffle_all=True, keep_list=official_keep_list,
+                          dedup_appended=False, choice_rng=_shared_rng),
+    "kit": Semantics(cross_source=False, short_texts=True, kept_order=_stable_order, shuffle_all=False,
+                     keep_list=lambda path: frozenset(), dedup_appended=True, choice_rng=_per_question_rng),
+}
+
+
+def semantics(name: str) -> Semantics:
+    if name not in SEMANTICS:
+        raise ValueError(f"config collect.semantics: {name!r} is not one of {sorted(SEMANTICS)}")
+    return SEMANTICS[name]
+
+
+@dataclass(frozen=True)
+class SourcePool:
+    """One source's pool-step settings: the hub source's defaults, then its config options."""
+
+    sample: int | None = None  # keep this many after decontamination (data/collect_data.py:405 (DS_TO_SELECTION))
+    sampler: str = "first"  # "first": the first `sample` of a seeded shuffle; "balanced": SciEval's
+    appended: bool = False  # decontaminate: false = appended after collection (data/add_aime.py)
+    finish: Callable[[list[Row], Callable[[str], random.Random]], list[Row]] | None = None
+
+
+def source_pool(name: str, spec: Any) -> SourcePool:
+    if name not in HUB_SOURCES:
+        return SourcePool()
+    src = HUB_SOURCES.get(name)
+    opts = spec if isinstance(spec, Mapping) else {}
+    sample = opts.get("sample", src.sample)
+    if sample is not None and (not isinstance(sample, int) or sample < 1):
+        raise ValueError(f"config collect.sources.{name}.sample: expected a positive integer or null, got {sample!r}")
+    return SourcePool(sample=sample, sampler=src.sampler, appended=opts.get("decontaminate", True) is False,
+                      finish=src.finish)
+
+
+def shuffled(rows: list[Row], seed: int) -> list[Row]:
+    """rows in the order of ``datasets.Dataset.shuffle(seed=seed)``: numpy ``default_rng(seed).permutation``."""
+    import numpy as np
+
+    return [rows[i] for i in np.random.default_rng(seed).permutation(len(rows)).tolist()]
+
+
+def select(rows: list[Row], pool: SourcePool, seed: int, sem: Semantics, keep: frozenset[str]) -> list[Row]:
+    """A source's rows after decontamination -> what it contributes (data/collect_data.py:460 (selection_fn))."""
+    if pool.sampler == "balanced" and pool.sample:
+        from s1kit.sources.scieval import select_balanced
+
+        kept = [r for r in rows if r["question"] in keep]
+        meta = [{**json.loads(r["metadata"]), "_row": i} for i, r in enumerate(rows)]
+        return [rows[m["_row"]] for m in select_balanced(meta, pool.sample - len(kept), seed)] + kept
+    if sem.shuffle_all or pool.sample:
+        rows = shuffled(rows, seed)
+    if pool.sample:
+        kept = [r for r in rows if r["question"] in keep]
+        rows = rows[:max(0, pool.sample - len(kept))] + kept
+    return rows
+
+
 def _quarantine_counts(paths: list[str | Path]) -> dict[str, Counter]:
     counts: dict[str, Counter] = {}
     for p in paths:
@@ -103,45 +243,95 @@ def _quarantine_counts(paths: list[str | Path]) -> dict[str, Counter]:
     return counts
 
 
-def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], ngram: int, out_pool: str | Path,
-               out_funnel: str | Path, contaminated_out: str | Path, duplicates_out: str | Path,
-               quarantine_paths: list[str | Path] = (), exempt: list[str] = ()) -> dict[str, int]:
-    """Decontaminate every source against every eval set, then dedup across the pool (first wins).
+def _split(rows: list[Row], index: NgramIndex, sem: Semantics) -> tuple[list[Row], list[Row]]:
+    """(kept in the semantics' order, dropped with the item matched)."""
+    matched = index.match_many([r["question"] for r in rows])
+    gone = {i for i, m in enumerate(matched) if m is not None}
+    return ([rows[i] for i in sem.kept_order(len(rows), gone)],
+            [{**rows[i], "matched_eval": matched[i]} for i in sorted(gone)])
 
-    A source is named by its file stem; its quarantine file (same stem) adds to "loaded".
-    Sources in ``exempt`` skip decontamination (the official pipeline appended AIME after it).
-    "deduplicated" counts a source's rows after exact dedup but before decontamination: the
-    paper's per-source table counts them so (docs/sources.md).
+
+def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_pool: str | Path,
+               out_funnel: str | Path, contaminated_out: str | Path, duplicates_out: str | Path,
+               quarantine_paths: list[str | Path] = (), config: CollectConfig = CollectConfig(),
+               official_collect: str | Path | None = None) -> dict[str, int]:
+    """Decontaminate each source (against the eval sets, and under official semantics the sources
+    before it), select, then dedup.
+
+    A source is named by its file stem (its quarantine file, same stem, adds to "loaded"), and
+    its pool settings come from ``source_pool``. Funnel columns: "contaminated" matched an eval
+    item, "cross_source" an earlier source's kept question (a near-duplicate), "duplicates" are
+    exact copies (of an earlier source's question, or within the source), "unselected" fell to
+    the sampling. "deduplicated" counts a source's distinct new questions before
+    decontamination: the paper's per-source table counts them so (docs/sources.md).
     """
-    evals = ((f"{Path(p).stem}:{r.get('id', i)}", r["question"]) for p in eval_paths
-             for i, r in enumerate(read_jsonl(p)))
-    index = NgramIndex(evals, n=ngram)
+    sem = semantics(config.semantics)
+    keep = sem.keep_list(Path(official_collect) if official_collect else None)
+    index = NgramIndex(((f"{Path(p).stem}:{r.get('id', i)}", r["question"]) for p in eval_paths
+                        for i, r in enumerate(read_jsonl(p))), n=config.ngram, short=sem.short_texts)
     quarantine = _quarantine_counts(list(quarantine_paths))
-    funnel, clean, contaminated, origin = [], [], [], {}
-    seen: set[str] = set()
+    funnel, main, appended, contaminated, dups = {}, [], [], [], []
+    seen: set[str] = set()  # ids of every raw row so far ("deduplicated")
+    kept_ids: set[str] = set()  # ids added to the index so far
     for path in raw_paths:
         name = Path(path).stem
-        rows = read_table(path, required=QUESTION_FIELDS).to_pylist()
-        ids = [r["id"] for r in rows]
-        deduplicated = len(set(ids) - seen)
-        seen.update(ids)
-        keep, dropped = (rows, []) if name in exempt else split_contaminated(rows, index)
+        rows = [{**r, "_src": name} for r in read_table(path, required=QUESTION_FIELDS).to_pylist()]
+        pool = source_pool(name, config.sources.get(name))
         q = quarantine.get(name, Counter())
-        funnel.append({"source": name, "loaded": len(rows) + sum(q.values()), "quarantined": sum(q.values()),
-                       "contaminated": len(dropped), **{f"quarantined_{r}": q[r] for r in REASONS},
-                       "deduplicated": deduplicated})
-        clean.extend(keep)
-        origin.update((id(r), name) for r in keep)
-        contaminated.extend(dropped)
-    pool, dups = dedup(clean)
-    kept = Counter(origin[id(r)] for r in pool)  # a duplicate is charged to the later source
-    duplicated = Counter(origin[id(r)] for r in dups)
-    for row in funnel:
-        row["kept"], row["duplicates"] = kept[row["source"]], duplicated[row["source"]]
-    funnel.append({"source": "total", **{c: sum(r[c] for r in funnel) for c in FUNNEL_COLUMNS[1:]}})
+        row = funnel[name] = {"source": name, "loaded": len(rows) + sum(q.values()), "quarantined": sum(q.values()),
+                              "contaminated": 0, "cross_source": 0, "unselected": 0, "duplicates": 0,
+                              **{f"quarantined_{r}": q[r] for r in REASONS},
+                              "deduplicated": len({r["id"] for r in rows} - seen)}
+        seen.update(r["id"] for r in rows)
+        if pool.appended:
+            appended.append((name, rows))
+            continue
+        clean, dropped = _split(rows, index, sem)
+        chosen = select(clean, pool, config.seed, sem, keep)
+        row["unselected"] = len(clean) - len({id(r) for r in chosen})
+        for d in dropped:
+            if d["id"] in kept_ids:
+                dups.append({k: v for k, v in d.items() if k != "matched_eval"})
+                row["duplicates"] += 1
+            else:
+                contaminated.append(d)
+                row["cross_source" if d["matched_eval"].startswith("pool:") else "contaminated"] += 1
+        if sem.cross_source:
+            index.add((f"pool:{name}:{r['id']}", r["question"]) for r in chosen)
+            kept_ids.update(r["id"] for r in chosen)
+        main.extend(chosen)
+    pool_rows, pool_dups = dedup(main)
+    pool_rows = _finish(pool_rows, config, sem)
+    for name, rows in appended:
+        if sem.dedup_appended:
+            rows, more = dedup(pool_rows + rows)
+            rows, pool_dups = rows[len(pool_rows):], pool_dups + more
+        pool_rows = pool_rows + rows
+    dups.extend(pool_dups)
+    kept = Counter(r["_src"] for r in pool_rows)
+    for d in pool_dups:
+        funnel[d["_src"]]["duplicates"] += 1  # a duplicate is charged to the later source
+    rows_out = list(funnel.values())
+    for r in rows_out:
+        r["kept"] = kept[r["source"]]
+    rows_out.append({"source": "total", **{c: sum(r[c] for r in rows_out) for c in FUNNEL_COLUMNS[1:]}})
     write_table(contaminated_out, contaminated, schema=CONTAMINATED_SCHEMA)
     write_table(duplicates_out, dups, schema=QUESTION_SCHEMA)
-    write_table(out_pool, pool, schema=QUESTION_SCHEMA)
-    write_csv(out_funnel, funnel, FUNNEL_COLUMNS)
-    return {"pool": len(pool), "contaminated": len(contaminated), "duplicates": len(dups),
-            "quarantined": sum(r["quarantined"] for r in funnel[:-1])}
+    write_table(out_pool, pool_rows, schema=QUESTION_SCHEMA)
+    write_csv(out_funnel, rows_out, FUNNEL_COLUMNS)
+    return {"pool": len(pool_rows), "contaminated": len(contaminated), "duplicates": len(dups),
+            "quarantined": sum(r["quarantined"] for r in rows_out[:-1])}
+
+
+def _finish(rows: list[Row], config: CollectConfig, sem: Semantics) -> list[Row]:
+    """Per-source rewrites of the deduplicated pool, in pool order (GPQA's answer choices)."""
+    rng = sem.choice_rng(config.seed)
+    out, todo = list(rows), {}
+    for i, r in enumerate(rows):
+        todo.setdefault(r["_src"], []).append(i)
+    for name, positions in todo.items():
+        finish = source_pool(name, config.sources.get(name)).finish
+        if finish is not None:
+            for i, new in zip(positions, finish([rows[i] for i in positions], rng)):
+                out[i] = new
+    return out

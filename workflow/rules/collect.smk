@@ -11,10 +11,12 @@ HUB_DEST = HUB.get("dest", "resources/hub")
 HUB_LOCK = HUB.get("lock", "config/hub.lock.yaml")
 SYNTHETIC_SOURCES = [s for s in SOURCES if source_kind(s) == "synthetic"]
 HUB_NAMES = sorted({s for s in SOURCES if source_kind(s) == "hub"} | {t for t in EVAL_SETS if source_kind(t, True) == "hub"})
-
-
-EXEMPT = [s for s, spec in config["collect"]["sources"].items()
-          if isinstance(spec, dict) and spec.get("decontaminate") is False]
+# collect.semantics (official | kit; docs/fidelity.md): official reads TMP_QUESTIONS_TO_KEEP
+# from the pinned data/collect_data.py, so the pool step then needs the official files.
+SEMANTICS = config["collect"].get("semantics", "kit")
+DECONTAMINATE = config["collect"].get("decontaminate_against") or EVAL_SETS
+_check(DECONTAMINATE, EVAL_SETS, "collect.decontaminate_against", "collect.eval_sets")
+POOL_CONFIG = {k: config["collect"][k] for k in ("ngram", "seed", "sources")} | {"semantics": SEMANTICS}
 
 
 def manifest(name):
@@ -120,24 +122,29 @@ rule collect_source:
         " --max-chars {params.max_chars} --out {output.raw} --quarantine {output.quarantine} > {log} 2>&1"
 
 
+def pool_inputs(wildcards):
+    return {"official": official("data/collect_data.py")} if SEMANTICS == "official" else {}
+
+
 rule collect_pool:
     input:
+        unpack(pool_inputs),
         raw=expand("results/data/raw/{source}.parquet", source=SOURCES),
         quarantine=expand("results/data/quarantine/{source}.jsonl", source=SOURCES),
-        eval=expand("results/data/eval/{task}.jsonl", task=EVAL_SETS),
+        eval=expand("results/data/eval/{task}.jsonl", task=DECONTAMINATE),
     output:
         pool="results/data/pool.parquet",
         funnel="results/data/funnel_collect.csv",
         contaminated="results/data/quarantine/contaminated.parquet",
         duplicates="results/data/quarantine/duplicates.parquet",
     params:
-        ngram=config["collect"]["ngram"],
-        exempt=" ".join(["--no-decontaminate"] + EXEMPT) if EXEMPT else "",
+        config=shlex.quote(as_json(POOL_CONFIG)),
+        official=lambda wildcards, input: f"--official {input.official}" if SEMANTICS == "official" else "",
     log:
         "logs/collect/pool.log",
     container:
         CONTAINERS["data"]
     shell:
         "S1KIT_RULE={rule} s1kit collect-pool --raw {input.raw} --quarantine {input.quarantine} --eval {input.eval}"
-        " --ngram {params.ngram} --out-pool {output.pool} --out-funnel {output.funnel}"
-        " --out-contaminated {output.contaminated} --out-duplicates {output.duplicates} {params.exempt} > {log} 2>&1"
+        " --config-json {params.config} {params.official} --out-pool {output.pool} --out-funnel {output.funnel}"
+        " --out-contaminated {output.contaminated} --out-duplicates {output.duplicates} > {log} 2>&1"

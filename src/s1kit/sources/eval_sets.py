@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from s1kit.sources.hub import HubInput, HubSource, Row, map_columns, read_rows
-from s1kit.sources.livecodebench import RELEASE_FILES, iter_jsonl
+from s1kit.sources.livecodebench import iter_jsonl, release_files
 
 
 # --------------------------------------------------------------------------- AIME24
@@ -121,24 +121,26 @@ GPQA_DIAMOND = HubSource(
 # --------------------------------------------------------------------------- LiveCodeBench release_v4
 
 LCB_REPO = "livecodebench/code_generation_lite"
-LCB_V4_RELEASES = ("release_v1", "release_v2", "release_v3", "release_v4")
+LCB_V4_FILES = tuple(release_files("release_v4"))  # the loading script's release_v4: test.jsonl .. test4.jsonl
 
 
 def load_livecodebench_v4(paths: Mapping[str, Path], seed: int) -> list[Row]:
     root = Path(paths["livecodebench_v4"])
-    rows = [x for rel in LCB_V4_RELEASES for x in iter_jsonl(root / RELEASE_FILES[rel])]
+    rows = [x for name in LCB_V4_FILES for x in iter_jsonl(root / name)]
     return map_columns(rows, "question_content", "LiveCodeBench/release_v4", "coding")
 
 
 LIVECODEBENCH_V4 = HubSource(
     name="livecodebench_v4",
     kind="eval",
-    inputs={"livecodebench_v4": HubInput(LCB_REPO, files=tuple(RELEASE_FILES[r] for r in LCB_V4_RELEASES))},
+    inputs={"livecodebench_v4": HubInput(LCB_REPO, files=LCB_V4_FILES)},
     load=load_livecodebench_v4,
     doc=(
-        "LiveCodeBench `release_v4` (713 problems, every difficulty), question = `question_content` as given "
-        "(not stripped, as the official comparison). The dataset is a loading script; release_v4 is its files "
-        "`test.jsonl` ... `test4.jsonl`, read directly. `private_test_cases` is dropped from metadata."
+        "LiveCodeBench `release_v4` (713 problems, every difficulty), one of the four official test sets "
+        "(data/collect_data.py:449 (release_v4)), question = `question_content` as given (not stripped, as "
+        "the official comparison). The dataset is a loading script; release_v4 is its files `test.jsonl` ... "
+        "`test4.jsonl` (cumulative), read directly, so it holds every training problem of release_v1-v3. "
+        "`private_test_cases` is dropped from metadata."
     ),
 )
 

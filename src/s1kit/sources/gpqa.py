@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from s1kit.records import question_hash
 from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
 
 REPO = "Idavidrein/gpqa"
@@ -18,42 +20,47 @@ CHOICES_TEMPLATE = "{question}\nAnswer Choices:\n(A) {0}\n(B) {1}\n(C) {2}\n(D) 
 CHOICE_COLUMNS = ("Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3", "Correct Answer")
 
 
-def _with_choices(question: Any, solution: Any, x: dict[str, Any], seed: int) -> tuple[Any, Any]:
-    """The official fix_gpqa.py format: shuffled choices after the question, the letter after the solution.
-
-    fix_gpqa.py shuffled with the global ``random`` module, so the order depended on every row
-    processed before; here each question gets its own generator (seed and question text), so
-    the order is reproducible and independent of row order.
-    """
-    choices = [x.get(c) for c in CHOICE_COLUMNS]
+def _with_choices(question: Any, solution: Any, meta: Mapping[str, Any], rng: random.Random) -> tuple[Any, Any]:
+    """data/fix_gpqa.py:15 (process_example): the four answers (newlines stripped) shuffled by rng
+    after the question, the correct letter after the solution."""
+    choices = [meta.get(c) for c in CHOICE_COLUMNS]
     if not isinstance(question, str) or not all(isinstance(c, str) for c in choices):
-        return question, solution  # malformed upstream row: left for the quality step
+        return question, solution  # malformed upstream row: left as it is
     choices = [c.strip("\n") for c in choices]
     correct = choices[-1]
-    random.Random(f"{seed}\0{question}").shuffle(choices)
+    rng.shuffle(choices)
     letter = chr(65 + choices.index(correct))
     question = CHOICES_TEMPLATE.format(*choices, question=question)
     solution = (solution if isinstance(solution, str) else "") + "\n\nAnswer: " + letter
     return question, solution
 
 
-def load(paths: Mapping[str, Path], seed: int, answer_choices: bool = True, choice_seed: int | None = 42
-         ) -> list[Row]:
-    """gpqa_extended rows whose Question is not a gpqa_diamond Question.
+def add_choices(records: list[Row], rng_for: Callable[[str], random.Random]) -> list[Row]:
+    """The pool step's finish: GPQA question records with the multiple-choice format, in pool order.
 
-    answer_choices applies fix_gpqa.py's multiple-choice format (choice_seed, default 42 as in
-    the official configuration; None uses the run seed).
+    rng_for(question) gives the generator: one shared generator seeded once reproduces
+    fix_gpqa.py's global ``random`` state (collect.semantics official); one generator per
+    question makes each order independent of the rows before it (kit).
     """
+    out = []
+    for r in records:
+        question, solution = _with_choices(r["question"], r["solution"], json.loads(r["metadata"]),
+                                           rng_for(r["question"]))
+        out.append({**r, "id": question_hash(question), "question": question, "solution": solution})
+    return out
+
+
+def load(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    """gpqa_extended rows whose Question is not a gpqa_diamond Question (data/collect_data.py:244
+    (load_gpqa_extended)); the answer choices are added by the pool step (``add_choices``)."""
+    del seed
     root = Path(paths["gpqa"])
     diamond = {x.get("Question") for x in read_rows(root, [DIAMOND])}
-    cseed = seed if choice_seed is None else choice_seed
     out: list[Row] = []
     for x in read_rows(root, [EXTENDED]):
         if x.get("Question") in diamond:
             continue
         question, solution = x.pop("Question", None), x.pop("Explanation", None)
-        if answer_choices:
-            question, solution = _with_choices(question, solution, x, cseed)
         r = row(question, SOURCE_TYPE, DOMAIN_COT.get(x.get("High-level domain"), "science"), solution)
         r["metadata"] = x
         out.append(r)
@@ -64,17 +71,19 @@ SOURCE = HubSource(
     name="gpqa",
     inputs={"gpqa": HubInput(REPO, files=(EXTENDED, DIAMOND), revision="refs/convert/parquet")},
     load=load,
-    options={"answer_choices": True, "choice_seed": 42},
+    finish=add_choices,
     doc=(
-        "GPQA from `Idavidrein/gpqa` (gated; official `GPQALoader`): config gpqa_extended, train split, minus "
-        "every row whose `Question` is a gpqa_diamond `Question` (546 - 198 = 348); question = `Question`, "
-        "solution = `Explanation`, cot_type science (all three High-level domains), source_type "
-        "`Idavidrein/gpqa`. The official fix_gpqa.py then rewrites each question as "
-        "`{Question}\\nAnswer Choices:\\n(A) ...(D) ...` with the four answers (stripped of newlines) shuffled, "
-        "and appends `\\n\\nAnswer: <letter>` to the solution; option `answer_choices` (default on) does the "
-        "same, but shuffles with a per-question generator seeded by `choice_seed` (default 42) instead of the "
-        "global `random` state, whose order fix_gpqa.py made depend on all rows before (so letters differ from "
-        "the published pool). The repo holds CSV files, so this reads the hub's parquet export "
-        "(`refs/convert/parquet`, `<config>/train/NNNN.parquet`). Paper: 348 = the official count."
+        "GPQA from `Idavidrein/gpqa` (gated; data/collect_data.py:244 (load_gpqa_extended)): config "
+        "gpqa_extended, train split, minus every row whose `Question` is a gpqa_diamond `Question` "
+        "(546 - 198 = 348); question = `Question`, solution = `Explanation`, cot_type science (all three "
+        "High-level domains), source_type `Idavidrein/gpqa`. After collection (decontamination on the bare "
+        "question, as the official loop does), the pool step rewrites each question as data/fix_gpqa.py:15 "
+        "(process_example) does: `{Question}\\nAnswer Choices:\\n(A) ...(D) ...` with the four answers "
+        "(stripped of newlines) shuffled, and `\\n\\nAnswer: <letter>` appended to the solution. The "
+        "shuffle: under `collect.semantics: official` one `random.Random(collect.seed)` walked over the GPQA "
+        "rows in pool order (fix_gpqa.py's global state after data/fix_gpqa.py:7 (random.seed)); under `kit` "
+        "one generator per question (seed and text), so the order does not depend on the rows before. The "
+        "repo holds CSV files, so this reads the hub's parquet export (`refs/convert/parquet`, "
+        "`<config>/train/NNNN.parquet`). Paper: 348."
     ),
 )

@@ -50,6 +50,12 @@ class HubSource:
     kind: str = "train"  # "train" (a raw question source) or "eval" (decontaminate against it)
     doc: str = ""  # the official selection, and any difference from the paper's count
     options: Mapping[str, Any] = field(default_factory=dict)
+    # Pool step (s1kit.collect.build_pool), after decontamination: keep `sample` rows (config
+    # option `sample` overrides), drawn by `sampler`; `finish` rewrites the source's rows of the
+    # deduplicated pool in pool order, given a question -> random.Random function.
+    sample: int | None = None
+    sampler: str = "first"  # "first" (seeded shuffle, first `sample`) | "balanced" (SciEval)
+    finish: Callable[[list[Row], Callable[[str], Any]], list[Row]] | None = None
 
 
 def row(question: Any, source_type: str, cot_type: str, solution: Any = None, **metadata: Any) -> Row:

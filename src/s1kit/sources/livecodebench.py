@@ -1,4 +1,11 @@
-"""LiveCodeBench code generation (livecodebench/code_generation_lite): hard problems of releases v1-v3."""
+"""LiveCodeBench code generation (livecodebench/code_generation_lite): hard problems of releases v1-v3.
+
+The official loader (data/collect_data.py:281 (load_livecodebench)) loads each release
+through the dataset's loading script with ``version_tag``; the script's release_vN is
+cumulative (its files test.jsonl .. testN.jsonl), so v1's problems come three times and
+v2's twice, each copy labelled with the release it was loaded under. The loader reads
+the same files in the same way, so the pool step sees what the official loop saw.
+"""
 
 from __future__ import annotations
 
@@ -29,17 +36,27 @@ def iter_jsonl(path: Path, drop: Iterable[str] = DROP) -> Iterator[dict[str, Any
                 yield x
 
 
+def release_files(release: str) -> list[str]:
+    """The files of a cumulative release: release_vN = test.jsonl .. testN.jsonl."""
+    if release not in RELEASE_FILES:
+        raise ValueError(f"livecodebench: unknown release {release!r} (known: {', '.join(RELEASE_FILES)})")
+    names = list(RELEASE_FILES)
+    return [RELEASE_FILES[r] for r in names[:names.index(release) + 1]]
+
+
 def release_rows(root: Path, release: str) -> Iterator[dict[str, Any]]:
-    """The problems a release adds (its own file), each with the release name."""
-    path = Path(root) / RELEASE_FILES[release]
-    if not path.is_file():
-        raise FileNotFoundError(f"{root}: no {RELEASE_FILES[release]} for {release} of {REPO}")
-    yield from iter_jsonl(path)
+    """The problems of a release as the loading script gives them (cumulative)."""
+    for name in release_files(release):
+        path = Path(root) / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{root}: no {name} for {release} of {REPO}")
+        yield from iter_jsonl(path)
 
 
 def load(paths: Mapping[str, Path], seed: int, releases: Iterable[str] = TRAIN_RELEASES,
          difficulty: str = "hard") -> list[Row]:
-    """Problems of the given releases with that difficulty; question_content stripped (unseeded)."""
+    """Problems of the given (cumulative) releases with that difficulty, one copy per release that
+    holds them; question_content stripped (unseeded)."""
     out: list[Row] = []
     for release in releases:
         for x in release_rows(Path(paths["livecodebench"]), release):
@@ -58,13 +75,15 @@ SOURCE = HubSource(
     load=load,
     options={"releases": list(TRAIN_RELEASES), "difficulty": "hard"},
     doc=(
-        "LiveCodeBench from `livecodebench/code_generation_lite` (official `LiveCodeBenchLoader`): problems "
-        "with `difficulty == 'hard'` of release_v1, v2 and v3; question = `question_content.strip()`, no "
-        "solution, cot_type coding, source_type `LiveCodeBench/<release>`. The dataset is a loading script "
-        "(`trust_remote_code`); this reads its raw files instead: release_vN is cumulative over `test.jsonl` "
-        "... `testN.jsonl`, so each file is read once and labelled with the release that added it. The "
-        "official code loaded v1, v2 and v3 cumulatively (v1's problems three times) and its exact dedup kept "
-        "the first copy, so the pool is the same: 26 + 46 + 79 = 151 in the official 59K log. Paper: 151. "
-        "Metadata keeps every column but `private_test_cases` (megabytes of hidden tests per problem)."
+        "LiveCodeBench from `livecodebench/code_generation_lite` (data/collect_data.py:281 "
+        "(load_livecodebench)): problems with `difficulty == 'hard'` of release_v1, v2 and v3; question = "
+        "`question_content.strip()`, no solution, cot_type coding, source_type `LiveCodeBench/<release>`. "
+        "The dataset is a loading script (`trust_remote_code`); its release_vN is cumulative over "
+        "`test.jsonl` ... `testN.jsonl`, so the official code loads v1's problems three times and v2's twice; "
+        "this reads the raw files the same way. The exact dedup keeps one copy of each; the paper's 151 is that "
+        "count before decontamination (the funnel's `deduplicated`). The official eval set release_v4 (`livecodebench_v4`) holds all "
+        "of them, so decontamination against it drops every one, in the official code as in the kit "
+        "(docs/fidelity.md). Metadata keeps every column but `private_test_cases` (megabytes of hidden tests "
+        "per problem)."
     ),
 )

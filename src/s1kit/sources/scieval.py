@@ -1,7 +1,9 @@
-"""SciEval: a seeded sample of 250 answered questions, balanced over tasks and SocraticQA topics.
+"""SciEval: answered questions; the pool step keeps a seeded sample of 250, balanced over tasks and topics.
 
-The sample follows the official ``ScievalSelection`` step by step, quirks included, so that
-seed 42 (the official one) over the same upstream rows picks the same rows:
+The loader emits every answered row; ``select_balanced`` is the pool step's sampler
+(s1kit.collect.select), run after decontamination as the official code runs
+data/collect_data.py:355 (select_examples_scieval), quirks included, so that seed 42 (the
+official one) over the same rows picks the same rows:
 
 * the order is ``datasets.Dataset.shuffle(seed)``'s: numpy's ``default_rng(seed).permutation``;
 * each task gets ``ceil(n / n_tasks)`` places and each ``topic`` value ``ceil(SocraticQA's places /
@@ -92,31 +94,32 @@ def to_row(rec: Row) -> Row:
     return row(question, source_type, TASK_TO_COT.get(meta.get("task_name")), solution, **meta)
 
 
-def load(paths: Mapping[str, Path], seed: int, n: int = N_SAMPLES) -> list[Row]:
-    return [to_row(r) for r in select_balanced(answered_rows(paths["scieval"]), n, seed)]
+def load(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    del seed  # the sample is drawn by the pool step, after decontamination
+    return [to_row(r) for r in answered_rows(paths["scieval"])]
 
 
 SOURCE = HubSource(
     name="scieval",
     inputs={"scieval": HubInput(REPO, files=TEST_FILES + VALIDATION_FILES)},
     load=load,
-    options={"n": N_SAMPLES},
+    sample=N_SAMPLES,
+    sampler="balanced",
     doc=(
         "`OpenDFM/SciEval`, its test then validation split (the JSON files `scieval-test-local.json`, "
         "`scieval-test.json`, then `scieval-valid.json`, `scieval-dev.json`: the files datasets assigns to "
-        "those splits by name; no loading script), rows with an `answer`, then the official "
-        "`ScievalSelection` of 250 rows, balanced over the four tasks (SocraticQA, reagent selection, "
-        "MedQA, PubMedQA) and SocraticQA's topics and seeded by `seed` (42 reproduces the official "
-        "shuffle). question = `question` without its trailing \"Answer:\" and with \"Optimal solvent/"
+        "those splits by name; no loading script), rows with an `answer` (data/collect_data.py:164 "
+        "(load_scieval)). question = `question` without its trailing \"Answer:\" and with \"Optimal solvent/"
         "ligand/reactant:\" made a question; solution = the first answer; cot_type `science` (SocraticQA, "
         "reagent selection) or `health science` (MedQA, PubMedQA); source_type "
         "`OpenDFM/SciEval/<category>/<type>/<task_name>`. Metadata: category, topic, ability, type, "
-        "task_name, prompt, cot_prompt, id. The official selection can take a row twice (once for its "
-        "topic, once for its task) and counts non-SocraticQA rows under a `None` topic; we keep that, so "
-        "the 250 emitted rows hold fewer distinct questions, and the pool's exact dedup drops the copies. "
-        "That is our reading of the paper's 227 (the published pool: chemistry SocraticQA 52, reagent "
-        "selection 43, MedQA 43, PubMedQA 35, biology SocraticQA 29, physics SocraticQA 25), not checked "
-        "offline. Not reproduced: the official code first force-kept the questions of a temporary "
-        "hand-made list (`constants.TMP_QUESTIONS_TO_KEEP`) and sampled 250 minus their number."
+        "task_name, prompt, cot_prompt, id. The pool step then keeps 250 rows (option `sample`) after "
+        "decontamination with the official selection (data/collect_data.py:355 (select_examples_scieval)): "
+        "balanced over the four tasks and the topics, seeded by `collect.seed` (42 reproduces the official "
+        "shuffle); under `collect.semantics: official` the questions of the official TMP_QUESTIONS_TO_KEEP "
+        "list (data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP), read from the pinned file) are kept first "
+        "and 250 minus their number are drawn. The selection can take a row twice (once for its topic, once "
+        "for its task) and counts non-SocraticQA rows under a `None` topic; the pool's exact dedup drops the "
+        "copies. Paper: 227."
     ),
 )

@@ -1,12 +1,10 @@
-"""Crossword clues (0xharib/xword1): 1,000 clues drawn with the official shuffle."""
+"""Crossword clues (0xharib/xword1): every clue; the pool step keeps 1,000 of a seeded shuffle."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
 
@@ -25,17 +23,12 @@ def _question(text: Any) -> Any:
     return INSTRUCTION + "\n\n" + parts[1] if len(parts) > 1 else None
 
 
-def load(paths: Mapping[str, Path], seed: int, n: int = 1000, sample_seed: int | None = 42) -> list[Row]:
-    """n rows in the order of ``datasets.Dataset.shuffle(seed=sample_seed)``, then mapped.
-
-    datasets' shuffle is ``np.random.default_rng(seed).permutation(len)``; the official
-    RandomSampling then keeps the first n. sample_seed None uses the run seed.
-    """
-    rows = read_rows(Path(paths["xword"]), FILES)
-    rng = np.random.default_rng(seed if sample_seed is None else sample_seed)
+def load(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    """Every row, mapped, in the file order ``datasets`` loads (the sample is the pool step's)."""
+    del seed
     out: list[Row] = []
-    for i in rng.permutation(len(rows))[:n]:
-        x = dict(rows[int(i)])
+    for x in read_rows(Path(paths["xword"]), FILES):
+        x = dict(x)
         inp = x.pop("input", None)
         r = row(_question(inp), REPO, "crossword", x.pop("output", None))
         if r["question"] is None and inp is not None:
@@ -49,14 +42,17 @@ SOURCE = HubSource(
     name="xword",
     inputs={"xword": HubInput(REPO, files=FILES, revision="refs/convert/parquet")},
     load=load,
-    options={"n": 1000, "sample_seed": 42},
+    sample=1000,
     doc=(
-        "Crossword clues from `0xharib/xword1` (train split, official `XWordLoader`): question = the fixed "
-        "instruction + `\\n\\n` + the text after `### Clue: ` in `input`, solution = `output`, cot_type "
-        "crossword. Sampling as the official `HFLoad`: `Dataset.shuffle(seed=42)` (numpy "
-        "`default_rng(42).permutation`) then the first 1,000 (options `n`, `sample_seed`; None = run seed). "
-        "The repo holds JSON files whose row order decides the sample, so this reads the hub's parquet export "
-        "(`refs/convert/parquet`, `default/train/NNNN.parquet`), which is the row order `datasets` loads. "
-        "Paper: 999, the official 59K log 999: one of the 1,000 is an exact duplicate removed by dedup."
+        "Crossword clues from `0xharib/xword1` (train split, data/collect_data.py:255 (load_xword)): question = "
+        "the fixed instruction + `\\n\\n` + the text after `### Clue: ` in `input`, solution = `output`, "
+        "cot_type crossword. The pool step keeps 1,000 (option `sample`) after decontamination, as the official "
+        "loop does (data/collect_data.py:469 (shuffle)): `Dataset.shuffle(seed)` (numpy "
+        "`default_rng(seed).permutation`, `collect.seed`, 42 in the paper config) then the first 1,000; under "
+        "`collect.semantics: official` minus the questions of the official TMP_QUESTIONS_TO_KEEP list found "
+        "here, which are appended. The repo holds JSON files whose row order decides the sample, so this reads "
+        "the hub's parquet export (`refs/convert/parquet`, `default/train/NNNN.parquet`), which is the row "
+        "order `datasets` loads. Paper: 999: one of the 1,000 is an exact duplicate removed by dedup (our "
+        "reading, not checked offline)."
     ),
 )
