@@ -1,6 +1,11 @@
-"""s1kit.decontaminate: word 8-gram overlap (PAPER.md step 1) and exact dedup."""
+"""s1kit.decontaminate: word 8-gram overlap (arXiv 2501.19393v3 §2.1) and exact dedup."""
 
 from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -83,22 +88,29 @@ def test_dedup_keeps_first():
     assert len(keep) == 1
 
 
-def _reference_contaminated(train: list[str], evals: list[str], n: int) -> list[bool]:
-    """A plain reading of the official procedure: a set of joined word n-grams per text, any overlap drops."""
-    def grams(text: str) -> set[str]:
-        w = text.lower().split()
-        if 0 < len(w) < n:  # s1kit's one addition (module docstring): a short text is its own gram
-            return {" ".join(w)}
-        return {" ".join(w[i:i + n]) for i in range(len(w) - n + 1)}
-
-    eval_grams = set().union(*(grams(e) for e in evals)) if evals else set()
-    return [bool(grams(t) & eval_grams) for t in train]
+OFFICIAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "official-s1" / "data"
 
 
+def _official_contaminated(train: list[str], evals: list[str], n: int) -> list[bool]:
+    """The official functions themselves (data/decontaminate_util.py), as decontaminate_train_data calls them."""
+    sys.path.insert(0, str(OFFICIAL_DATA))
+    try:
+        import decontaminate_util as official
+    finally:
+        sys.path.remove(str(OFFICIAL_DATA))
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        dropped = official.find_contaminated_questions(official.build_ngram_lookup(train, n),
+                                                       official.build_ngram_lookup(evals, n))
+    return [i in dropped for i in range(len(train))]
+
+
+@pytest.mark.skipif(not (OFFICIAL_DATA / "decontaminate_util.py").exists(), reason="../shared/official-s1 absent")
 @pytest.mark.parametrize("seed", range(25))
-def test_matches_reference_on_random_corpora(seed):
+def test_matches_the_official_functions_on_random_corpora(seed):
+    """short=False is the official rule exactly; short=True adds only verbatim copies of texts under n words."""
     import random
 
+    pytest.importorskip("tqdm")
     rng = random.Random(seed)
     vocab = [w for w in "a b c d The the A x1 y2 ∑ é".split()][: rng.randint(2, 11)]
     n = rng.choice([1, 2, 3, 8])
@@ -109,9 +121,23 @@ def test_matches_reference_on_random_corpora(seed):
 
     evals = [text() for _ in range(rng.randint(0, 6))]
     train = [text() for _ in range(60)] + [f"prefix {e} suffix" for e in evals[:2]]
+    official = _official_contaminated(train, evals, n)
+    strict = NgramIndex(((f"e{i}", e) for i, e in enumerate(evals)), n=n, short=False)
+    assert [strict.overlaps(t) for t in train] == official
+    short_evals = {tuple(e.lower().split()) for e in evals if 0 < len(e.split()) < n}
     index = NgramIndex(((f"e{i}", e) for i, e in enumerate(evals)), n=n)
-    assert [index.overlaps(t) for t in train] == _reference_contaminated(train, evals, n)
+    assert [index.overlaps(t) for t in train] == [
+        hit or tuple(t.lower().split()) in short_evals for hit, t in zip(official, train)]
     for t in train:
         hit = index.match(t)
-        if hit is not None:  # the named eval item really shares a gram with t
-            assert _reference_contaminated([t], [evals[int(hit[1:])]], n) == [True]
+        if hit is not None and not 0 < len(t.split()) < n:  # the named eval item really shares an n-gram
+            assert _official_contaminated([t], [evals[int(hit[1:])]], n) == [True]
+
+
+def test_index_grows_and_keeps_the_first_owner():
+    idx = NgramIndex([("eval:1", EVAL)], n=8)
+    later = "one two three four five six seven eight nine"
+    assert idx.match(later) is None
+    idx.add([("pool:src:a", later), ("pool:src:b", EVAL)])
+    assert idx.match("x " + later) == "pool:src:a" and idx.match(EVAL) == "eval:1"
+    assert idx.match_many(["", None, later]) == [None, None, "pool:src:a"]

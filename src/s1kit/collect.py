@@ -243,12 +243,26 @@ def _quarantine_counts(paths: list[str | Path]) -> dict[str, Counter]:
     return counts
 
 
-def _split(rows: list[Row], index: NgramIndex, sem: Semantics) -> tuple[list[Row], list[Row]]:
-    """(kept in the semantics' order, dropped with the item matched)."""
-    matched = index.match_many([r["question"] for r in rows])
+def _split(rows: list[Row], index: NgramIndex, sem: Semantics) -> tuple[list[int], list[Row], tuple]:
+    """(kept positions in the semantics' order, dropped rows with the item matched, the rows' n-gram hashes)."""
+    keys, pos = index.hashes([r["question"] for r in rows])
+    matched = index.match_hashes(keys, pos, len(rows))
     gone = {i for i, m in enumerate(matched) if m is not None}
-    return ([rows[i] for i in sem.kept_order(len(rows), gone)],
-            [{**rows[i], "matched_eval": matched[i]} for i in sorted(gone)])
+    return (sem.kept_order(len(rows), gone), [{**rows[i], "matched_eval": matched[i]} for i in sorted(gone)],
+            (keys, pos))
+
+
+def _add_chosen(index: NgramIndex, name: str, rows: list[Row], chosen: list[int], hashes: tuple) -> None:
+    """Index the chosen rows' n-grams (already hashed) as "pool:<source>:<id>" (data/collect_data.py:475
+    (test_questions))."""
+    import numpy as np
+
+    keys, pos = hashes
+    slot = np.full(len(rows), -1, dtype=np.int64)
+    for j, i in enumerate(dict.fromkeys(chosen)):
+        slot[i] = j
+    take = slot[pos] >= 0 if len(pos) else np.zeros(0, dtype=bool)
+    index.add_hashes(keys[take], slot[pos[take]], [f"pool:{name}:{rows[i]['id']}" for i in dict.fromkeys(chosen)])
 
 
 def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_pool: str | Path,
@@ -286,9 +300,12 @@ def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_po
         if pool.appended:
             appended.append((name, rows))
             continue
-        clean, dropped = _split(rows, index, sem)
+        kept_at, dropped, hashes = _split(rows, index, sem)
+        for i, r in enumerate(rows):
+            r["_at"] = i
+        clean = [rows[i] for i in kept_at]
         chosen = select(clean, pool, config.seed, sem, keep)
-        row["unselected"] = len(clean) - len({id(r) for r in chosen})
+        row["unselected"] = len(clean) - len(chosen)
         for d in dropped:
             if d["id"] in kept_ids:
                 dups.append({k: v for k, v in d.items() if k != "matched_eval"})
@@ -297,7 +314,7 @@ def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_po
                 contaminated.append(d)
                 row["cross_source" if d["matched_eval"].startswith("pool:") else "contaminated"] += 1
         if sem.cross_source:
-            index.add((f"pool:{name}:{r['id']}", r["question"]) for r in chosen)
+            _add_chosen(index, name, rows, [r["_at"] for r in chosen], hashes)
             kept_ids.update(r["id"] for r in chosen)
         main.extend(chosen)
     pool_rows, pool_dups = dedup(main)

@@ -65,16 +65,26 @@ class NgramIndex:
     def __len__(self) -> int:
         return len(self._keys)
 
+    def hashes(self, texts: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+        """(n-gram hashes, position of the text each came from): computed once, then matched and added."""
+        return _hashes(texts, self.n, self.short)
+
     def add(self, texts: Iterable[str | tuple[str, str]]) -> None:
         """Index more texts; a hash already present keeps its first owner."""
         items = [t if isinstance(t, tuple) else (str(len(self.labels) + i), t) for i, t in enumerate(texts)]
-        if not items:
+        keys, pos = self.hashes([t for _, t in items])
+        self.add_hashes(keys, pos, [label for label, _ in items])
+
+    def add_hashes(self, keys: np.ndarray, pos: np.ndarray, labels: Sequence[str]) -> None:
+        """Index precomputed hashes; pos[i] indexes labels, the owner of keys[i]."""
+        if not len(labels):
             return
-        keys, pos = _hashes((t for _, t in items), self.n, self.short)
-        owners = pos + len(self.labels)
-        self.labels.extend(label for label, _ in items)
-        keys, owners = np.concatenate([self._keys, keys]), np.concatenate([self._owners, owners])
-        order = np.argsort(keys, kind="stable")  # stable: the older owner of a hash comes first
+        order = np.argsort(keys, kind="stable")
+        owners = pos[order] + len(self.labels)
+        self.labels.extend(labels)
+        # two sorted runs: the stable sort (timsort) merges them in linear time, the older owner first
+        keys, owners = np.concatenate([self._keys, keys[order]]), np.concatenate([self._owners, owners])
+        order = np.argsort(keys, kind="stable")
         keys, owners = keys[order], owners[order]
         first = np.ones(len(keys), dtype=bool)
         first[1:] = keys[1:] != keys[:-1]
@@ -82,10 +92,13 @@ class NgramIndex:
 
     def match_many(self, texts: Sequence[str | None]) -> list[str | None]:
         """Per text, the label owning its first indexed n-gram, else None."""
-        out: list[str | None] = [None] * len(texts)
-        if not len(self._keys):
+        return self.match_hashes(*self.hashes(texts), len(texts))
+
+    def match_hashes(self, keys: np.ndarray, pos: np.ndarray, count: int) -> list[str | None]:
+        """match_many on precomputed hashes of `count` texts."""
+        out: list[str | None] = [None] * count
+        if not len(self._keys) or not len(keys):
             return out
-        keys, pos = _hashes(texts, self.n, self.short)
         at = np.searchsorted(self._keys, keys)
         hit = self._keys[np.minimum(at, len(self._keys) - 1)] == keys
         hit_pos, hit_at = pos[hit], at[hit]
