@@ -201,6 +201,34 @@ def test_numinamath_aops_plus_500_subset(tmp_path):
     assert all(r["metadata"] == {"source": r["source_type"].rsplit("/", 1)[1]} for r in rows)  # no messages
     assert {r["cot_type"] for r in rows} == {"math"}
     _check_metadata(rows)
+    # keep_list (collect.semantics official: TMP_QUESTIONS_TO_KEEP) keeps non-aops rows outside the 500 too
+    kept = _load("numinamath", {"numinamath": cot, "numinamath_500": subset}, keep_list=["P5 not in subset"])
+    assert [r["question"] for r in kept] == ["P1", "P2", "P2", "P5 not in subset", "A1", "P3", "A2"]
+
+
+def test_numinamath_gets_the_official_keep_list_under_official_semantics(tmp_path):
+    """write_source reads TMP_QUESTIONS_TO_KEEP from the pinned collect_data.py for a keep_list source."""
+    from s1kit.collect import write_source
+    from s1kit.records import read_table
+
+    official = Path(__file__).resolve().parents[1].parent / "shared/official-s1/data/collect_data.py"
+    if not official.exists():
+        pytest.skip("../shared/official-s1 absent")
+    from s1kit.collect import official_keep_list
+
+    tmp = sorted(official_keep_list(official))
+    assert len(tmp) == 64  # data/collect_data.py:18 (84 entries, 64 distinct), read, not copied
+    cot, subset = tmp_path / "cot", tmp_path / "subset"
+    _write(cot, "data/train-00000-of-00001.parquet", pa.Table.from_pylist(
+        [_numina("cn_k12", tmp[0]), _numina("cn_k12", "not kept"), _numina("aops_forum", "A1")], schema=NUMINA_SCHEMA))
+    _write(subset, "data/train-00000-of-00001.parquet", pa.Table.from_pylist([_numina("cn_k12", "P1")],
+                                                                               schema=NUMINA_SCHEMA))
+    man = tmp_path / "m.json"
+    man.write_text(json.dumps({"numinamath": {"path": str(cot)}, "numinamath_500": {"path": str(subset)}}))
+    for flag, expected in ((official, [tmp[0], "A1"]), (None, ["A1"])):
+        write_source("numinamath", tmp_path / "raw.parquet", tmp_path / "q.jsonl", manifest=man,
+                     official_collect=flag)
+        assert read_table(tmp_path / "raw.parquet").column("question").to_pylist() == expected
 
 
 # ---- Omni-MATH -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ def _collect_source(a: argparse.Namespace) -> None:
 
     info = write_source(a.source, a.out, a.quarantine, n=a.n, seed=a.seed, eval_paths=a.eval or [],
                         manifest=a.manifest, options=load_json_arg(a.options_json, "--options-json"),
-                        max_chars=a.max_chars)
+                        max_chars=a.max_chars, official_collect=a.official or None)
     print(f"{a.source}: {info['records']} records -> {a.out}; {info['quarantined']} quarantined -> {a.quarantine}")
 
 
@@ -240,7 +240,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "fetch": (_fetch, [("--sources", None, "+"), ("--lock",), ("--dest",), ("--manifests",), ("--mirror",)]),
         "collect-source": (_collect_source, [("--source",), ("--n", int), ("--seed", int), ("--out",),
                                              ("--quarantine",), ("--eval", None, "*"), ("--manifest",),
-                                             ("--options-json",), ("--max-chars", int)]),
+                                             ("--options-json",), ("--max-chars", int), ("--official",)]),
         "collect-eval": (_collect_eval, [("--task",), ("--n", int), ("--seed", int), ("--out",), ("--manifest",)]),
         "collect-pool": (_collect_pool, [("--raw", None, "+"), ("--eval", None, "*"), ("--config-json",),
                                          ("--out-pool",), ("--out-funnel",), ("--out-contaminated",),

@@ -4,14 +4,15 @@ Per source (``write_source``): a hub source's loader reads the fetched snapshot 
 manifest from s1kit.sources.fetch), a synthetic source generates; every mapped row is
 validated (s1kit.sources.quality) into the raw parquet or the source's quarantine file.
 
-Then ``build_pool`` runs the official collection loop (data/collect_data.py:456
-(DS_TO_SELECTION)) over the sources in config order: drop the rows sharing a word n-gram
-with the index (the eval sets, then every source already processed), select (a seeded
-shuffle and cut to ``sample``, or SciEval's balanced selection), add what is kept to the
-index; then exact dedup over the pool, GPQA's answer choices (data/fix_gpqa.py:15
-(process_example)) and the appended sources (AIME, data/add_aime.py:136
-(concatenate_datasets)). ``collect.semantics`` picks the official code's behaviour or the
-kit's where they differ (``SEMANTICS``; docs/fidelity.md, Data: collection).
+Then ``build_pool`` runs the official collection loop over the sources in config order
+(`data/collect_data.py:456 (DS_TO_SELECTION)`): drop the rows sharing a word n-gram with
+the index (the eval sets and, under official semantics, every source already processed),
+select (a seeded shuffle and cut to ``sample``, or SciEval's balanced selection), add what
+is kept to the index; then exact dedup over the pool, GPQA's answer choices
+(`data/fix_gpqa.py:15 (process_example)`) and the appended sources (AIME,
+`data/add_aime.py:34 (concatenate_datasets)`). ``collect.semantics`` picks the official
+code's behaviour or the kit's where they differ (``SEMANTICS``; docs/fidelity.md, Data:
+collection).
 """
 
 from __future__ import annotations
@@ -67,10 +68,16 @@ def _hub_rows(name: str, manifest: str | Path | None, seed: int, options: dict[s
 
 def write_source(name: str, out: str | Path, quarantine_out: str | Path, *, n: int | None = None, seed: int = 0,
                  eval_paths: list[str] = (), manifest: str | Path | None = None, options: dict | None = None,
-                 max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, int]:
-    """Run one source (hub or synthetic); write valid records as parquet and bad rows to quarantine."""
+                 max_chars: int = DEFAULT_MAX_CHARS, official_collect: str | Path | None = None) -> dict[str, int]:
+    """Run one source (hub or synthetic); write valid records as parquet and bad rows to quarantine.
+
+    official_collect: the pinned data/collect_data.py (collect.semantics official); a hub source with
+    a `keep_list` option (NuminaMath) then gets its TMP_QUESTIONS_TO_KEEP."""
     if name in HUB_SOURCES:
-        raw = _hub_rows(name, manifest, seed, options or {})
+        options = dict(options or {})
+        if official_collect and "keep_list" in HUB_SOURCES.get(name).options:
+            options["keep_list"] = sorted(official_keep_list(Path(official_collect)))
+        raw = _hub_rows(name, manifest, seed, options)
     else:
         kwargs = {}
         if eval_paths:
@@ -146,8 +153,8 @@ def _stable_order(n: int, dropped: set[int]) -> list[int]:
 
 
 def official_keep_list(collect_data_py: Path | None) -> frozenset[str]:
-    """TMP_QUESTIONS_TO_KEEP as the pinned data/collect_data.py defines it (data/collect_data.py:18
-    (TMP_QUESTIONS_TO_KEEP)), read as literals from its syntax tree: never executed, never copied."""
+    """TMP_QUESTIONS_TO_KEEP as the pinned file defines it (`data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP)`),
+    read as literals from its syntax tree: never executed, never copied."""
     if collect_data_py is None:
         raise ValueError("collect.semantics official needs the official data/collect_data.py (pin it in config "
                          "official.files; the collect_pool rule passes the fetched copy)")
@@ -253,8 +260,8 @@ def _split(rows: list[Row], index: NgramIndex, sem: Semantics) -> tuple[list[int
 
 
 def _add_chosen(index: NgramIndex, name: str, rows: list[Row], chosen: list[int], hashes: tuple) -> None:
-    """Index the chosen rows' n-grams (already hashed) as "pool:<source>:<id>" (data/collect_data.py:475
-    (test_questions))."""
+    """Index the chosen rows' n-grams (already hashed) as "pool:<source>:<id>"
+    (`data/collect_data.py:475 (test_questions)`)."""
     import numpy as np
 
     keys, pos = hashes

@@ -1,18 +1,19 @@
 """Decontamination (word n-gram overlap) and exact deduplication.
 
-The official rule (data/decontaminate_util.py:6 (normalize_string), :14 (word_ngrams)):
-text is lower-cased and split on whitespace, and a question is contaminated if it shares
-any word n-gram (n = 8) with any question already in the index. The official collection
-puts the eval sets in the index, then each processed source's kept questions before the
-next source is checked (data/collect_data.py:475 (test_questions)): the index grows.
+The official rule (`data/decontaminate_util.py:6 (normalize_string)`,
+`data/decontaminate_util.py:14 (word_ngrams)`): text is lower-cased and split on
+whitespace, and a question is contaminated if it shares any word n-gram (n = 8) with any
+question already in the index. The official collection puts the eval sets in the index,
+then each processed source's kept questions before the next source is checked
+(`data/collect_data.py:475 (test_questions)`): the index grows (collect.semantics official).
 
 ``short``: upstream, a text shorter than n words has no n-gram and so can never match.
-With ``short=True`` (the kit's semantics) its single "gram" is the whole word sequence, so
+With ``short=True`` (collect.semantics kit) its single "gram" is the whole word sequence, so
 a short eval question copied verbatim is caught.
 
 Memory: every n-gram is kept as its 64-bit hash in one sorted numpy array with the owner of
 its first occurrence beside it (12 bytes per n-gram; the official dict of n-gram strings to
-sets of ids takes well over 100). Adding a source re-sorts once. A hash collision could
+sets of ids takes well over 100). Adding a source merges two sorted runs. A hash collision could
 flag a question that shares no n-gram (probability about 1e-6 for a 59K pool).
 """
 

@@ -1,10 +1,11 @@
-# Collect: sources and eval sets -> decontaminated, deduplicated pool (PAPER.md step 1).
+# Collect: sources and eval sets -> decontaminated, deduplicated pool (arXiv 2501.19393v3 §2.1).
 # Hub sources are fetched once on the login node (localrule fetch, pinned by the lock);
 # every other collect job reads only local files, with HF_HUB_OFFLINE=1.
 import shlex
 from pathlib import Path
 
 from s1kit.collect import source_kind
+from s1kit.sources import HUB_SOURCES
 
 HUB = config["collect"].get("hub", {})
 HUB_DEST = HUB.get("dest", "resources/hub")
@@ -89,9 +90,15 @@ rule collect_eval_set:
         " --out {output} > {log} 2>&1"
 
 
+def keeps_list(source):
+    """A hub source that reads TMP_QUESTIONS_TO_KEEP under official semantics (NuminaMath)."""
+    return SEMANTICS == "official" and source_kind(source) == "hub" and "keep_list" in HUB_SOURCES.get(source).options
+
+
 def source_inputs(wildcards):
     if source_kind(wildcards.source) == "hub":
-        return {"manifest": manifest(wildcards.source)}
+        official_file = {"official": official("data/collect_data.py")} if keeps_list(wildcards.source) else {}
+        return {"manifest": manifest(wildcards.source)} | official_file
     # synthetic sources plant copies of eval questions for decontamination to catch
     return {"eval": expand("results/data/eval/{task}.jsonl", task=EVAL_SETS)}
 
@@ -99,7 +106,8 @@ def source_inputs(wildcards):
 def source_flags(wildcards, input):
     spec = config["collect"]["sources"][wildcards.source]
     if source_kind(wildcards.source) == "hub":
-        return f"--manifest {input.manifest} --options-json {shlex.quote(as_json(spec or {}))}"
+        official_flag = f" --official {input.official}" if keeps_list(wildcards.source) else ""
+        return f"--manifest {input.manifest} --options-json {shlex.quote(as_json(spec or {}))}{official_flag}"
     return f"--n {spec} --eval {' '.join(input.eval)}"
 
 

@@ -46,15 +46,16 @@ SOURCE = HubSource(
     load=load,
     options={"max_year": MAX_YEAR},
     doc=(
-        "AIME from `qq8933/AIME_1983_2024` (official add_aime.py, added after collection): rows whose year "
+        "AIME from `qq8933/AIME_1983_2024` (data/add_aime.py:6 (process_example), added after collection): "
+        "rows whose year "
         "(from `ID`) is <= `max_year`, question = `Question`, solution = `Answer` (as text), cot_type math. "
         "Cut-off: the paper says \"AIME 1983-2021\" (890), add_aime.py keeps years <= 2022. The repo's CSV "
         "has 933 problems, of which 2024 (part II only, 14 rows) and 2023 (29 rows) are 43 and 2022 is 30, so "
-        "<= 2022 gives 933 - 43 = 890, the paper's count and the official 59K log's (890, after "
-        "decontamination: AIME was added after it), while <= 2021 gives 860. So the code is followed: "
-        "`max_year` = 2022 by default; the paper's \"1983-2021\" is a mislabel. Note the 2022 problems are "
-        "also in AI-MO/aimo-validation-aime (the AIME24 eval set), so this pipeline's decontamination, which "
-        "runs after loading, may drop them where the official one could not. The repo's file is a CSV; this "
+        "<= 2022 gives 933 - 43 = 890, the paper's count, while <= 2021 gives 860. So the code is followed "
+        "(data/add_aime.py:8 (year)): `max_year` = 2022 by default; the paper's \"1983-2021\" is a mislabel. "
+        "The 2022 problems are also in AI-MO/aimo-validation-aime (the AIME24 eval set); the official script "
+        "appended AIME after decontamination, which config/s1.yaml reproduces with `decontaminate: false` "
+        "(and, under collect.semantics official, without dedup, as add_aime.py). The repo's file is a CSV; this "
         "reads the hub's parquet export (`refs/convert/parquet`, `default/train/NNNN.parquet`)."
     ),
 )

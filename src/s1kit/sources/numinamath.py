@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
@@ -37,9 +37,11 @@ def _scan(directory: Path, subset: set[str]) -> list[Row]:
     return rows
 
 
-def load(paths: Mapping[str, Path], seed: int) -> list[Row]:
+def load(paths: Mapping[str, Path], seed: int, keep_list: Iterable[str] = ()) -> list[Row]:
+    """keep_list: problems kept besides the 500 (the official TMP_QUESTIONS_TO_KEEP under collect.semantics
+    official, passed by s1kit.collect.write_source)."""
     del seed  # no sampling
-    subset = {r.get("problem") for r in read_rows(paths["numinamath_500"], FILES)}
+    subset = {r.get("problem") for r in read_rows(paths["numinamath_500"], FILES)} | set(keep_list)
     subset.discard(None)
     rows = _scan(paths["numinamath"], subset)
     # Official order: the subset's (non-aops) rows first, then the aops_forum rows.
@@ -57,16 +59,16 @@ SOURCE = HubSource(
     inputs={"numinamath": HubInput(REPO, files=FILES),
             "numinamath_500": HubInput(SUBSET_REPO, files=FILES)},
     load=load,
+    options={"keep_list": []},
     doc=(
         "`AI-MO/NuminaMath-CoT` train split (`data/train-*.parquet`): every row with source `aops_forum`, "
         "plus the non-aops rows whose `problem` is, verbatim, one of the 500 problems of "
-        "`simplescaling/numinamath_500` (published as `qfq/numinamath_500`), as in the official "
-        "`NuminaMathLoader`. question = `problem`, solution = `solution`, cot_type `math`, source_type "
+        "`simplescaling/numinamath_500` (published as `qfq/numinamath_500`), as in data/collect_data.py:132 "
+        "(load_numinamath). question = `problem`, solution = `solution`, cot_type `math`, source_type "
         "`AI-MO/NuminaMath-CoT/<source>`. Metadata: source (`messages` only repeats problem and solution "
-        "and is not read). Difference from the official code: it also force-kept the NuminaMath rows whose "
-        "problem appears in a temporary hand-made list (`constants.TMP_QUESTIONS_TO_KEEP`, apparently to "
-        "keep questions of a draft s1K in the pool); that list is not reproduced, so a few cn_k12 rows "
-        "outside the 500 subset may be missing. Paper: 30,660; the published pool's log has aops_forum "
-        "30,174 + cn_k12 311 + olympiads 173 = 30,658 rows with a teacher trace, after exact dedup."
+        "and is not read). The official loader also keeps the non-aops rows whose problem is in "
+        "TMP_QUESTIONS_TO_KEEP (data/collect_data.py:139 (TMP_QUESTIONS_TO_KEEP)); option `keep_list` does the "
+        "same (collect.semantics official passes the list read from the pinned collect_data.py). Paper: "
+        "30,660."
     ),
 )

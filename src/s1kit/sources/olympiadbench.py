@@ -41,7 +41,7 @@ SOURCE = HubSource(
     doc=(
         "`Hothan/OlympiadBench`, the four English text-only competition configs OE_TO_maths_en_COMP, "
         "OE_TO_physics_en_COMP, TP_TO_maths_en_COMP and TP_TO_physics_en_COMP (open-ended and theorem "
-        "proving, maths and physics), as in the official `OlympiadBenchLoader`. The repository is plain "
+        "proving, maths and physics), as in data/collect_data.py:195 (load_olympiad_bench). The repository is plain "
         "parquet, `OlympiadBench/<config>/<config>.parquet`, with no loading script (assumed layout, from "
         "its card's `configs`). question = `question` (the optional `context` is not prepended, as in the "
         "official code), solution = the first of the `solution` list, cot_type `math` (physics too), "

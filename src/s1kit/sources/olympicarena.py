@@ -41,8 +41,8 @@ SOURCE = HubSource(
     load=load,
     doc=(
         "`GAIR/OlympicArena`, the test and val splits of its 7 subject configs (Math, Physics, Chemistry, "
-        "Biology, Geography, Astronomy, CS), rows with language `EN` and modality `text-only`, as in the "
-        "official `OlympicArenaLoader`. The hub repository holds plain parquet files, "
+        "Biology, Geography, Astronomy, CS), rows with language `EN` and modality `text-only`, as in "
+        "data/collect_data.py:146 (load_olympic_arena). The hub repository holds plain parquet files, "
         "`<Subject>/{test,val}-*.parquet`, with no loading script, so they are read directly "
         "(`trust_remote_code` was a no-op there). question = `problem`, solution = `solution`, cot_type "
         "`math` (Math), `coding` (CS) or `science`, source_type `GAIR/OlympicArena/<subject>`. Metadata: "

@@ -26,12 +26,11 @@ SOURCE = HubSource(
     inputs={"omnimath": HubInput(REPO, files=FILES)},
     load=load,
     doc=(
-        "Every row of `KbsdJames/Omni-MATH` (`test.jsonl`, its only split), as the official "
-        "`OmniMATHLoader` does through `load_generic`; the official `OmniMATHSelection` (hard problems "
-        "per sub-domain) is defined but not used in the configuration. question = `problem`, solution = "
+        "Every row of `KbsdJames/Omni-MATH` (`test.jsonl`, its only split), as the official code loads it "
+        "through data/collect_data.py:418 (load_generic); data/collect_data.py:303 (select_examples_omni_math) "
+        "(hard problems per sub-domain) is defined but not used in the configuration. question = `problem`, solution = "
         "`solution`, cot_type `math`, source_type `KbsdJames/Omni-MATH`. Metadata: domain, difficulty, "
-        "answer, source. Paper: 4,238, as in the published pool's log; the upstream card announces 4,428 "
-        "problems, so we expect the difference to be questions already taken from an earlier source and "
+        "answer, source. Paper: 4,238; the upstream card announces 4,428 problems, so we expect the difference to be questions already taken from an earlier source and "
         "dropped by the pool's exact dedup (not checked offline)."
     ),
 )

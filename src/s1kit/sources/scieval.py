@@ -108,8 +108,8 @@ SOURCE = HubSource(
     doc=(
         "`OpenDFM/SciEval`, its test then validation split (the JSON files `scieval-test-local.json`, "
         "`scieval-test.json`, then `scieval-valid.json`, `scieval-dev.json`: the files datasets assigns to "
-        "those splits by name; no loading script), rows with an `answer` (data/collect_data.py:164 "
-        "(load_scieval)). question = `question` without its trailing \"Answer:\" and with \"Optimal solvent/"
+        "those splits by name; no loading script), rows with an `answer` "
+        "(data/collect_data.py:164 (load_scieval)). question = `question` without its trailing \"Answer:\" and with \"Optimal solvent/"
         "ligand/reactant:\" made a question; solution = the first answer; cot_type `science` (SocraticQA, "
         "reagent selection) or `health science` (MedQA, PubMedQA); source_type "
         "`OpenDFM/SciEval/<category>/<type>/<task_name>`. Metadata: category, topic, ability, type, "

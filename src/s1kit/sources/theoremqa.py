@@ -40,7 +40,7 @@ SOURCE = HubSource(
     load=load,
     doc=(
         "`TIGER-Lab/TheoremQA`, test split (`data/test-*.parquet`, plain parquet, no loading script), rows "
-        "whose `Picture` is null, as in the official `TheoremQALoader`. question = `Question`, solution = "
+        "whose `Picture` is null, as in data/collect_data.py:157 (load_theoremqa). question = `Question`, solution = "
         "`Answer` (the answer only: TheoremQA has no worked solutions), cot_type `math`, source_type "
         "`TIGER-Lab/TheoremQA/<Answer_type>`. Metadata: the other columns but `Picture` (Answer_type, and "
         "id where the snapshot has one). Assumed schema: `Picture` is a datasets Image column (a struct of "
