@@ -45,9 +45,10 @@ def paper_tree(tmp_path: Path) -> Path:
                                                         "teacher_correct_frac": 0.536, "avg_thinking_tokens": 4700}))
     write(root / "select/s1K/composition.csv",
           "domain,questions,thinking_tokens\nGeometry,109,1\nNumber theory,98,1\nDifferential geometry,5,1\n")
-    write(root / "data/funnel_collect.csv", "source,loaded,quarantined,contaminated,duplicates,kept,deduplicated\n"
-          "numinamath,31000,10,290,40,30660,30660\nmath,12500,0,500,1,11999,11999\n"
-          "total,43500,10,790,41,42659,42659\n")
+    write(root / "data/funnel_collect.csv",
+          "source,loaded,quarantined,contaminated,cross_source,unselected,duplicates,kept,deduplicated\n"
+          "numinamath,31000,10,290,0,0,40,30660,30660\nmath,12500,0,500,0,0,1,11999,11999\n"
+          "total,43500,10,790,0,0,41,42659,42659\n")
     write(root / "train/s1-32B/metrics.json",
           json.dumps({"steps": 315, "train_runtime_s": 1560, "samples_cut_frac": 0.0}))
     return root

@@ -173,15 +173,17 @@ def test_funnel_missing_column(tmp_path):
 
 def test_collect_table_checks_total(tmp_path):
     path = tmp_path / "funnel_collect.csv"
-    head = "source,loaded,quarantined,contaminated,duplicates,kept\n"
-    path.write_text(head + "a,10,1,1,0,8\nb,5,0,0,1,4\ntotal,15,1,1,1,12\n")
+    head = "source,loaded,quarantined,contaminated,cross_source,unselected,duplicates,kept\n"
+    path.write_text(head + "a,10,1,1,0,0,0,8\nb,9,0,0,1,3,1,4\ntotal,19,1,1,1,3,1,12\n")
     data, display = tables.collect_table(path)
     assert data["kept"].tolist() == [8, 4, 12] and list(display.columns)[-1] == "Kept"
-    path.write_text(head + "a,10,1,1,0,8\nb,5,0,0,1,4\ntotal,16,1,1,1,13\n")
-    with pytest.raises(InputError, match="'total' row column 'loaded' is 16 but the sources sum to 15"):
+    assert "Cross source" in display.columns
+    path.write_text(head + "a,10,1,1,0,0,0,8\nb,9,0,0,1,3,1,4\ntotal,20,1,1,1,3,1,13\n")
+    with pytest.raises(InputError, match="'total' row column 'loaded' is 20 but the sources sum to 19"):
         tables.collect_table(path)
-    path.write_text(head + "a,10,0,1,0,8\ntotal,10,0,1,0,8\n")
-    with pytest.raises(InputError, match="source 'a' needs loaded - quarantined - contaminated - duplicates = kept"):
+    path.write_text(head + "a,10,0,1,0,0,0,8\ntotal,10,0,1,0,0,0,8\n")
+    with pytest.raises(InputError, match="source 'a' needs loaded - quarantined - contaminated - cross_source - "
+                                         "unselected - duplicates = kept"):
         tables.collect_table(path)
 
 

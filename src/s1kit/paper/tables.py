@@ -31,7 +31,8 @@ FUNNEL_STEPS = ("collected", "with_features", "after_format", "after_difficulty"
 # The first four steps are successive filters; preselected is a subset of after_difficulty and
 # selected adds diversity-sampled questions to it, so "removed" is defined only along the filters.
 FILTER_STEPS = FUNNEL_STEPS[:4]
-COLLECT_COLUMNS = ("source", "loaded", "quarantined", "contaminated", "duplicates", "kept")
+COLLECT_COLUMNS = ("source", "loaded", "quarantined", "contaminated", "cross_source", "unselected", "duplicates",
+                   "kept")
 SUMMARY_KEYS = ("questions", "thinking_tokens", "domains", "teacher_correct_frac", "avg_thinking_tokens")
 
 
@@ -102,15 +103,16 @@ def funnel_table(path: str | Path) -> Tables:
 
 
 def collect_table(path: str | Path) -> Tables:
-    """Per-source collection funnel (loaded -> quarantined, contaminated, duplicates -> kept); checked."""
+    """Per-source collection funnel (loaded -> quarantined, contaminated, cross_source, unselected,
+    duplicates -> kept; s1kit.collect.FUNNEL_COLUMNS); checked."""
     df = read_csv(path, required=COLLECT_COLUMNS)
     nums = {c: require_int_column(df, c, path) for c in COLLECT_COLUMNS[1:]}
     sources = df["source"].astype(str).str.strip()
     for i, src in enumerate(sources):
-        loaded, quar, cont, dup, kept = (int(nums[c].iloc[i]) for c in COLLECT_COLUMNS[1:])
-        if min(loaded, quar, cont, dup, kept) < 0 or loaded - quar - cont - dup != kept:
-            raise InputError(f"{path}: source {src!r} needs loaded - quarantined - contaminated - duplicates = kept "
-                             f"(all >= 0), got {loaded} - {quar} - {cont} - {dup} != {kept}")
+        loaded, *dropped, kept = (int(nums[c].iloc[i]) for c in COLLECT_COLUMNS[1:])
+        if min(loaded, *dropped, kept) < 0 or loaded - sum(dropped) != kept:
+            raise InputError(f"{path}: source {src!r} needs loaded - " + " - ".join(COLLECT_COLUMNS[2:-1])
+                             + f" = kept (all >= 0), got {loaded} - " + " - ".join(map(str, dropped)) + f" != {kept}")
     is_total = sources == "total"
     if is_total.sum() != 1:
         raise InputError(f"{path}: expected exactly one 'total' row in column 'source', found {int(is_total.sum())}")
@@ -120,7 +122,7 @@ def collect_table(path: str | Path) -> Tables:
             raise InputError(f"{path}: 'total' row column {c!r} is {total} but the sources sum to {parts}")
     data = pd.DataFrame({"source": sources, **{c: nums[c] for c in COLLECT_COLUMNS[1:]}})
     display = pd.DataFrame({"Source": data["source"], **{
-        c.capitalize(): data[c].map(lambda x: _fmt(float(x), 0)) for c in COLLECT_COLUMNS[1:]}})
+        c.replace("_", " ").capitalize(): data[c].map(lambda x: _fmt(float(x), 0)) for c in COLLECT_COLUMNS[1:]}})
     return data, display
 
 
