@@ -1,7 +1,7 @@
 """How long does selecting s1K take on a paper-sized pool, and how much memory?
 
-Builds a synthetic featurized pool shaped like the paper's 59K (PAPER.md "Data pipeline
-counts" and the per-source table): 16 sources with the paper's question counts and average
+Builds a synthetic featurized pool shaped like the paper's 59K (arXiv 2501.19393v3 §2.2 for the
+funnel counts, Table 7 for the sources): 16 sources with the paper's question counts and average
 thinking lengths (lognormal per source), 50 domains with Zipf-like sizes, about 45% of
 the questions hard (both attempt models wrong), a few % that fail the formatting filters,
 and AIME / GPQA / MATH-style source types so that preselection keeps a few hundred. Then

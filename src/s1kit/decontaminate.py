@@ -1,7 +1,7 @@
 """Decontamination against eval sets (word n-gram overlap) and exact deduplication.
 
-The paper's semantics (PAPER.md step 1; the official data/decontaminate_util.py, also
-used by open-r1): text is lower-cased and split on whitespace, and a question is
+The paper's semantics (arXiv 2501.19393v3 §2.1, Appendix C.5; the official
+data/decontaminate_util.py:14 (word_ngrams), also used by open-r1): text is lower-cased and split on whitespace, and a question is
 contaminated if it shares any word 8-gram with any eval question. One addition: texts
 shorter than n words have no n-gram upstream and so could never match; here their single
 "gram" is the whole word sequence, so a short eval question copied verbatim is caught.

@@ -1,4 +1,4 @@
-"""Distill stage: a teacher's thinking and attempt for every pool question (PAPER.md step 2)."""
+"""Distill stage: a teacher's thinking and attempt for every pool question (arXiv 2501.19393v3 §2.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Select stage: s1K and the paper's ablation sets (PAPER.md step 4, Table 2), seeded.
+"""Select stage: s1K and the paper's ablation sets (arXiv 2501.19393v3 §2.2, Appendix C.4, Table 2), seeded.
 
 s1K follows the official notebook: quality filters, the difficulty filter, the
 benchmark-related preselection, then domain-diverse sampling (uniform over domains until

@@ -1,4 +1,4 @@
-# Collect: sources and eval sets -> decontaminated, deduplicated pool (PAPER.md step 1).
+# Collect: sources and eval sets -> decontaminated, deduplicated pool (arXiv 2501.19393v3 §2.1).
 # Hub sources are fetched once on the login node (localrule fetch, pinned by the lock);
 # every other collect job reads only local files, with HF_HUB_OFFLINE=1.
 import shlex

@@ -1,4 +1,4 @@
-# Distill: the teacher's thinking and attempt per question (PAPER.md step 2).
+# Distill: the teacher's thinking and attempt per question (arXiv 2501.19393v3 §2.1).
 import shlex
 
 

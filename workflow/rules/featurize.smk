@@ -1,4 +1,4 @@
-# Featurize: attempts by student-size models, grades, domains, thinking lengths (PAPER.md step 3).
+# Featurize: attempts by student-size models, grades, domains, thinking lengths (arXiv 2501.19393v3 §2.2).
 # Grader and domain backends (math_verify | llm, metadata | llm) come from config
 # featurize.grader / featurize.domains; the helpers live in common.smk (docs/llm.md).
 import shlex

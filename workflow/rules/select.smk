@@ -1,4 +1,4 @@
-# Select: s1K (PAPER.md step 4) and the Table 2 ablation sets, seeded (docs/select.md).
+# Select: s1K (arXiv 2501.19393v3 §2.2) and the Table 2 ablation sets, seeded (docs/select.md).
 # Review mode (`s1kit select-overlap`, overlap with the published s1K) is run by hand:
 # the published ids are not available offline.
 SELECT_CFG = {k: v for k, v in config["select"].items() if k != "selections"} | {

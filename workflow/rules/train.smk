@@ -1,4 +1,4 @@
-# Train: SFT on a selection in the s1 format (PAPER.md step 5; docs/train.md).
+# Train: SFT on a selection in the s1 format (arXiv 2501.19393v3 Appendix D; docs/train.md).
 #
 # One rule for every scale; train.runs.<run>.launch picks the launch line
 # (s1kit.sft.launch): 1 process = plain `s1kit train` (the tiny default), N processes on one

@@ -5,7 +5,8 @@ or "<|im_start|> answer" as a word-level tokenizer decodes it), then the last
 ``\\boxed{...}`` in it, else the text after the last "Answer:" (up to a blank line), else
 the whole part. ``is_equiv`` compares with the gold answer: multiple-choice letters A-D by
 letter; everything else by math_verify (gold wrapped in ``$...$``), after an exact string
-check. The official evaluation asked gpt-4o-mini at temperature 0.5 (PAPER.md pitfalls).
+check. The official evaluation asked gpt-4o-mini at temperature 0.5
+(eval/lm-evaluation-harness/lm_eval/tasks/aime/utils.py:146 (temperature)).
 
 On the reference data (tests/test_evaluate_answers.py) every gold answer, given back as
 "Answer: {gold}" or "\\boxed{gold}", is judged correct (MATH500 500/500, AIME24 30/30);

@@ -1,4 +1,4 @@
-"""Metrics of test-time scaling methods (PAPER.md step 7; the paper's section 3.2).
+"""Metrics of test-time scaling methods (arXiv 2501.19393v3 §3.2, Eq. 1-3).
 
 A method is run at several compute settings; each gives a point (average thinking tokens,
 accuracy in percent). Then:
@@ -8,7 +8,7 @@ accuracy in percent). Then:
   points, in accuracy points per doubling of thinking.
 - Performance: the best accuracy.
 
-Checked against PAPER.md Table 3 with the points read off the figures (PAPER.md): budget
+Checked against arXiv 2501.19393v3 Table 3 with the points read off Figures 1 and 6: budget
 forcing on AIME24 (Figure 1, 7 points) gives Scaling 14.8 (Table 3: 15) and Performance
 56.7 (56.7); rejection sampling (6 points) gives -36.5 (Table 3: -35). The log2 axis is
 what makes these match: the same AIME24 points give 21.4 per e-fold and 8.7 per 1000

@@ -1,4 +1,4 @@
-"""Evaluate a model on one task under one budget setting with lm-eval (PAPER.md step 6).
+"""Evaluate a model on one task under one budget setting with lm-eval (arXiv 2501.19393v3 §4.1).
 
 Tiny model on CPU (transformers)::
 

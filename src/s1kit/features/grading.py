@@ -29,7 +29,7 @@ GRADE_SCHEMA = pa.schema([("id", pa.string()), ("model", pa.string()), ("correct
 LLM_GRADE_SCHEMA = pa.schema([("id", pa.string()), ("model", pa.string()), ("correct", pa.bool_()),
                               ("reason", pa.string())])
 GRADERS = ("math_verify", "llm")
-# The official user turn (featurization.py, _process_example_grading).
+# The official user turn, data/featurization.py:65 (user_prompt).
 USER_TEMPLATE = "## Problem\n{question}\n\n## Attempt\n{attempt}\n\n## Correct answer\n{solution}"
 
 

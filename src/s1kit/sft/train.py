@@ -1,4 +1,4 @@
-"""Fine-tune a causal LM on a selection in the s1 format (PAPER.md step 5).
+"""Fine-tune a causal LM on a selection in the s1 format (arXiv 2501.19393v3 Appendix D).
 
 One loop for the tiny CPU default and the paper recipe (issue #6). Distribution comes from
 the launcher (torchrun; ``s1kit.sft.launch`` builds the line): accelerate reads RANK /

@@ -19,11 +19,12 @@ CHOICE_COLUMNS = ("Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 
 
 
 def _with_choices(question: Any, solution: Any, x: dict[str, Any], seed: int) -> tuple[Any, Any]:
-    """The official fix_gpqa.py format: shuffled choices after the question, the letter after the solution.
+    """The official format, data/fix_gpqa.py:13 (TEMPLATE): shuffled choices after the question,
+    the letter after the solution.
 
-    fix_gpqa.py shuffled with the global ``random`` module, so the order depended on every row
-    processed before; here each question gets its own generator (seed and question text), so
-    the order is reproducible and independent of row order.
+    data/fix_gpqa.py:24 (random.shuffle) shuffled with the global ``random`` module, so the
+    order depended on every row processed before; here each question gets its own generator
+    (seed and question text), so the order is reproducible and independent of row order.
     """
     choices = [x.get(c) for c in CHOICE_COLUMNS]
     if not isinstance(question, str) or not all(isinstance(c, str) for c in choices):
@@ -41,8 +42,8 @@ def load(paths: Mapping[str, Path], seed: int, answer_choices: bool = True, choi
          ) -> list[Row]:
     """gpqa_extended rows whose Question is not a gpqa_diamond Question.
 
-    answer_choices applies fix_gpqa.py's multiple-choice format (choice_seed, default 42 as in
-    the official configuration; None uses the run seed).
+    answer_choices applies the multiple-choice format of data/fix_gpqa.py:15 (process_example)
+    (choice_seed, default 42 as data/fix_gpqa.py:7 (random.seed) seeds; None uses the run seed).
     """
     root = Path(paths["gpqa"])
     diamond = {x.get("Question") for x in read_rows(root, [DIAMOND])}
@@ -66,15 +67,17 @@ SOURCE = HubSource(
     load=load,
     options={"answer_choices": True, "choice_seed": 42},
     doc=(
-        "GPQA from `Idavidrein/gpqa` (gated; official `GPQALoader`): config gpqa_extended, train split, minus "
-        "every row whose `Question` is a gpqa_diamond `Question` (546 - 198 = 348); question = `Question`, "
-        "solution = `Explanation`, cot_type science (all three High-level domains), source_type "
-        "`Idavidrein/gpqa`. The official fix_gpqa.py then rewrites each question as "
-        "`{Question}\\nAnswer Choices:\\n(A) ...(D) ...` with the four answers (stripped of newlines) shuffled, "
-        "and appends `\\n\\nAnswer: <letter>` to the solution; option `answer_choices` (default on) does the "
-        "same, but shuffles with a per-question generator seeded by `choice_seed` (default 42) instead of the "
-        "global `random` state, whose order fix_gpqa.py made depend on all rows before (so letters differ from "
-        "the published pool). The repo holds CSV files, so this reads the hub's parquet export "
-        "(`refs/convert/parquet`, `<config>/train/NNNN.parquet`). Paper: 348 = the official count."
+        "GPQA from `Idavidrein/gpqa` (gated; data/collect_data.py:244 (load_gpqa_extended)): "
+        "config gpqa_extended, train split, minus every row whose `Question` is a gpqa_diamond "
+        "`Question` (546 - 198 = 348); question = `Question`, solution = `Explanation`, cot_type "
+        "science (all three High-level domains), source_type `Idavidrein/gpqa`. Then "
+        "data/fix_gpqa.py:33 (TEMPLATE.format) rewrites each question as `{Question}\\nAnswer "
+        "Choices:\\n(A) ...(D) ...` with the four answers (stripped of newlines) shuffled, and appends "
+        "`\\n\\nAnswer: <letter>` to the solution; option `answer_choices` (default on) does the same, "
+        "but shuffles with a per-question generator seeded by `choice_seed` (default 42) instead of "
+        "the global `random` state (data/fix_gpqa.py:24 (random.shuffle)), whose order depends on "
+        "all rows before (so letters differ from the published pool). The repo holds CSV files, so "
+        "this reads the hub's parquet export (`refs/convert/parquet`, `<config>/train/NNNN.parquet`). "
+        "Paper: 348 (arXiv 2501.19393v3 Table 7)."
     ),
 )

@@ -58,13 +58,15 @@ SOURCE = HubSource(
     load=load,
     options={"releases": list(TRAIN_RELEASES), "difficulty": "hard"},
     doc=(
-        "LiveCodeBench from `livecodebench/code_generation_lite` (official `LiveCodeBenchLoader`): problems "
-        "with `difficulty == 'hard'` of release_v1, v2 and v3; question = `question_content.strip()`, no "
-        "solution, cot_type coding, source_type `LiveCodeBench/<release>`. The dataset is a loading script "
-        "(`trust_remote_code`); this reads its raw files instead: release_vN is cumulative over `test.jsonl` "
-        "... `testN.jsonl`, so each file is read once and labelled with the release that added it. The "
-        "official code loaded v1, v2 and v3 cumulatively (v1's problems three times) and its exact dedup kept "
-        "the first copy, so the pool is the same: 26 + 46 + 79 = 151 in the official 59K log. Paper: 151. "
-        "Metadata keeps every column but `private_test_cases` (megabytes of hidden tests per problem)."
+        "LiveCodeBench from `livecodebench/code_generation_lite` "
+        "(data/collect_data.py:281 (load_livecodebench)): problems with `difficulty == 'hard'` of "
+        "release_v1, v2 and v3; question = `question_content.strip()`, no solution, cot_type coding, "
+        "source_type `LiveCodeBench/<release>`. The dataset is a loading script (`trust_remote_code`); "
+        "this reads its raw files instead: release_vN is cumulative over `test.jsonl` ... "
+        "`testN.jsonl`, so each file is read once and labelled with the release that added it. The "
+        "official code loaded v1, v2 and v3 cumulatively (v1's problems three times) and its exact "
+        "dedup kept the first copy, so the pool is the same. Paper: 151 "
+        "(arXiv 2501.19393v3 Table 7). Metadata keeps every column but "
+        "`private_test_cases` (megabytes of hidden tests per problem)."
     ),
 )

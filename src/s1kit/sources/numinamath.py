@@ -58,15 +58,15 @@ SOURCE = HubSource(
             "numinamath_500": HubInput(SUBSET_REPO, files=FILES)},
     load=load,
     doc=(
-        "`AI-MO/NuminaMath-CoT` train split (`data/train-*.parquet`): every row with source `aops_forum`, "
-        "plus the non-aops rows whose `problem` is, verbatim, one of the 500 problems of "
-        "`simplescaling/numinamath_500` (published as `qfq/numinamath_500`), as in the official "
-        "`NuminaMathLoader`. question = `problem`, solution = `solution`, cot_type `math`, source_type "
-        "`AI-MO/NuminaMath-CoT/<source>`. Metadata: source (`messages` only repeats problem and solution "
-        "and is not read). Difference from the official code: it also force-kept the NuminaMath rows whose "
-        "problem appears in a temporary hand-made list (`constants.TMP_QUESTIONS_TO_KEEP`, apparently to "
-        "keep questions of a draft s1K in the pool); that list is not reproduced, so a few cn_k12 rows "
-        "outside the 500 subset may be missing. Paper: 30,660; the published pool's log has aops_forum "
-        "30,174 + cn_k12 311 + olympiads 173 = 30,658 rows with a teacher trace, after exact dedup."
+        "`AI-MO/NuminaMath-CoT` train split (`data/train-*.parquet`): every row with source "
+        "`aops_forum`, plus the non-aops rows whose `problem` is, verbatim, one of the 500 problems of "
+        "`simplescaling/numinamath_500` (published as `qfq/numinamath_500`), as in "
+        "data/collect_data.py:132 (load_numinamath). question = `problem`, solution = `solution`, "
+        "cot_type `math`, source_type `AI-MO/NuminaMath-CoT/<source>`. Metadata: source (`messages` "
+        "only repeats problem and solution and is not read). Difference from the official code: it "
+        "also force-kept the NuminaMath rows whose problem appears in a temporary hand-made list "
+        "(data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP), apparently to keep questions of a "
+        "draft s1K in the pool); this loader does not apply that list, so a few cn_k12 rows outside "
+        "the 500 subset may be missing. Paper: 30,660 (arXiv 2501.19393v3 Table 7)."
     ),
 )

@@ -1,6 +1,6 @@
 """SciEval: a seeded sample of 250 answered questions, balanced over tasks and SocraticQA topics.
 
-The sample follows the official ``ScievalSelection`` step by step, quirks included, so that
+The sample follows data/collect_data.py:355 (select_examples_scieval) step by step, quirks included, so that
 seed 42 (the official one) over the same upstream rows picks the same rows:
 
 * the order is ``datasets.Dataset.shuffle(seed)``'s: numpy's ``default_rng(seed).permutation``;
@@ -103,20 +103,21 @@ SOURCE = HubSource(
     options={"n": N_SAMPLES},
     doc=(
         "`OpenDFM/SciEval`, its test then validation split (the JSON files `scieval-test-local.json`, "
-        "`scieval-test.json`, then `scieval-valid.json`, `scieval-dev.json`: the files datasets assigns to "
-        "those splits by name; no loading script), rows with an `answer`, then the official "
-        "`ScievalSelection` of 250 rows, balanced over the four tasks (SocraticQA, reagent selection, "
-        "MedQA, PubMedQA) and SocraticQA's topics and seeded by `seed` (42 reproduces the official "
-        "shuffle). question = `question` without its trailing \"Answer:\" and with \"Optimal solvent/"
-        "ligand/reactant:\" made a question; solution = the first answer; cot_type `science` (SocraticQA, "
-        "reagent selection) or `health science` (MedQA, PubMedQA); source_type "
-        "`OpenDFM/SciEval/<category>/<type>/<task_name>`. Metadata: category, topic, ability, type, "
-        "task_name, prompt, cot_prompt, id. The official selection can take a row twice (once for its "
-        "topic, once for its task) and counts non-SocraticQA rows under a `None` topic; we keep that, so "
-        "the 250 emitted rows hold fewer distinct questions, and the pool's exact dedup drops the copies. "
-        "That is our reading of the paper's 227 (the published pool: chemistry SocraticQA 52, reagent "
-        "selection 43, MedQA 43, PubMedQA 35, biology SocraticQA 29, physics SocraticQA 25), not checked "
-        "offline. Not reproduced: the official code first force-kept the questions of a temporary "
-        "hand-made list (`constants.TMP_QUESTIONS_TO_KEEP`) and sampled 250 minus their number."
+        "`scieval-test.json`, then `scieval-valid.json`, `scieval-dev.json`: the files datasets "
+        "assigns to those splits by name; no loading script), rows with an `answer`, then "
+        "data/collect_data.py:355 (select_examples_scieval) of 250 rows, balanced over the four "
+        "tasks (SocraticQA, reagent selection, MedQA, PubMedQA) and SocraticQA's topics and seeded by "
+        "`seed` (42 reproduces the official shuffle). question = `question` without its trailing "
+        "\"Answer:\" and with \"Optimal solvent/ligand/reactant:\" made a question; solution = the "
+        "first answer; cot_type `science` (SocraticQA, reagent selection) or `health science` (MedQA, "
+        "PubMedQA); source_type `OpenDFM/SciEval/<category>/<type>/<task_name>`. Metadata: category, "
+        "topic, ability, type, task_name, prompt, cot_prompt, id. The official selection can take a "
+        "row twice (once for its topic, once for its task) and counts non-SocraticQA rows under a "
+        "`None` topic; we keep that, so the 250 emitted rows hold fewer distinct questions, and the "
+        "pool's exact dedup drops the copies. That is our reading of the paper's 227 (the published "
+        "pool: chemistry SocraticQA 52, reagent selection 43, MedQA 43, PubMedQA 35, biology "
+        "SocraticQA 29, physics SocraticQA 25), not checked offline. Not applied here: the official "
+        "selection first force-kept the questions of a temporary hand-made list, "
+        "data/collect_data.py:357 (TMP_QUESTIONS_TO_KEEP), and sampled 250 minus their number."
     ),
 )

@@ -51,12 +51,15 @@ SOURCE = HubSource(
     load=load,
     options={"n": 1000, "sample_seed": 42},
     doc=(
-        "Crossword clues from `0xharib/xword1` (train split, official `XWordLoader`): question = the fixed "
-        "instruction + `\\n\\n` + the text after `### Clue: ` in `input`, solution = `output`, cot_type "
-        "crossword. Sampling as the official `HFLoad`: `Dataset.shuffle(seed=42)` (numpy "
-        "`default_rng(42).permutation`) then the first 1,000 (options `n`, `sample_seed`; None = run seed). "
-        "The repo holds JSON files whose row order decides the sample, so this reads the hub's parquet export "
-        "(`refs/convert/parquet`, `default/train/NNNN.parquet`), which is the row order `datasets` loads. "
-        "Paper: 999, the official 59K log 999: one of the 1,000 is an exact duplicate removed by dedup."
+        "Crossword clues from `0xharib/xword1` (train split, "
+        "data/collect_data.py:255 (load_xword)): question = the fixed instruction + `\\n\\n` + "
+        "the text after `### Clue: ` in `input`, solution = `output`, cot_type crossword. Sampling as "
+        "data/collect_data.py:469 (shuffle) with "
+        "data/collect_data.py:432 (load_xword, None, 1000): `Dataset.shuffle(seed=42)` "
+        "(numpy `default_rng(42).permutation`) then the first 1,000 (options `n`, `sample_seed`; None "
+        "= run seed). The repo holds JSON files whose row order decides the sample, so this reads the "
+        "hub's parquet export (`refs/convert/parquet`, `default/train/NNNN.parquet`), which is the row "
+        "order `datasets` loads. Paper: 999 (arXiv 2501.19393v3 Table 7), which we read "
+        "as one of the 1,000 being an exact duplicate removed by dedup (not checked offline)."
     ),
 )

@@ -1,14 +1,13 @@
 """The s1 paper's evaluation tasks: the official prompts, pinned data and scoring.
 
-Prompts, copied exactly from the official fork's task code
-(``eval/lm-evaluation-harness/lm_eval/tasks/{aime,openai_math,gpqa/openai}/utils.py`` of
-simplescaling/s1 at 77272c6, read from copies of those files; the base templates also in
-simplescaling/lm-evaluation-harness: ``aime/utils.py`` @3b87ded, ``openai_math/utils.py``
-@3081381, ``gpqa/openai/utils.py`` @7f3e0ed):
+Prompts, copied exactly from the official fork's task code in simplescaling/s1 at 77272c6
+(eval/lm-evaluation-harness/lm_eval/tasks/aime/utils.py:20 (QUERY_TEMPLATE),
+eval/lm-evaluation-harness/lm_eval/tasks/openai_math/utils.py:20 (QUERY_TEMPLATE),
+eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:12 (QUERY_TEMPLATE)):
 
 - AIME and MATH500: ``QUERY_TEMPLATE = "{Question}"``, the problem as it is;
 - GPQA Diamond: ``"{Question}\\n\\nA) {choice1}\\nB) {choice2}\\nC) {choice3}\\nD) {choice4}"``;
-- the conditional-control variants (PAPER.md Table 3) append ``"\\n\\n"`` and one sentence.
+- the conditional-control variants (arXiv 2501.19393v3 Table 3) append ``"\\n\\n"`` and one sentence.
   The fork chose them with environment variables (PROMPTTOKEN=N, PROMPTSTEP=N, PROMPTLONG,
   PROMPTSHORT); here task metadata chooses them: ``control`` (none, tcc, scc, ccc-long,
   ccc-short) and ``budget`` (tcc/scc), e.g. ``TaskManager(metadata={"control": "tcc",
@@ -25,7 +24,8 @@ metadata, so a model ``revision=`` would collide.) Either way the docs are built
 control suffix included; ``doc_to_text: prompt``) and, for GPQA, choice1-4.
 
 GPQA answer order: the fork shuffled the choices with the global ``random`` module inside
-``process_docs`` (PAPER.md pitfalls), so the order changed with everything that ran before.
+``process_docs``
+(eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:230 (random.shuffle)), so the order changed with everything that ran before.
 Here each question gets its own ``random.Random(int(question_hash(q)[:8], 16) ^ shuffle_seed)``
 (metadata ``shuffle_seed``, default 0); the gold letter follows the shuffle.
 
