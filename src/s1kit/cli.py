@@ -12,6 +12,8 @@ from pathlib import Path
 
 from s1kit.settings import from_dict, load_json_arg
 
+SPEND_CAP_EXIT = 3  # a stage stopped at its spend cap (s1kit.llm.spend): raise the cap and rerun
+
 
 def _collect_source(a: argparse.Namespace) -> None:
     from s1kit.collect import write_source
@@ -319,12 +321,23 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv[0] if argv else None).parse_args(argv)
     from s1kit.provenance import record
 
+    from s1kit.llm.spend import SpendCapReached
+    from s1kit.secrets import scrub
+
     try:
         # every subcommand leaves a provenance record beside each output (s1kit/provenance.py)
         rc = record(argv, args, lambda: args.func(args))
+    except SpendCapReached as e:
+        print(f"s1kit {args.command}: {scrub(str(e))}", file=sys.stderr)
+        return SPEND_CAP_EXIT
     except (ValueError, KeyError, OSError) as e:
-        print(f"s1kit {args.command}: error: {e}", file=sys.stderr)
+        print(f"s1kit {args.command}: error: {scrub(str(e))}", file=sys.stderr)
         return 2
+    except Exception:  # noqa: BLE001 - a bug: the traceback, without any secret in it
+        import traceback
+
+        print(scrub(traceback.format_exc()), file=sys.stderr, end="")
+        return 1
     return int(rc or 0)
 
 

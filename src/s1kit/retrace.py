@@ -34,7 +34,7 @@ def retrace(base_dataset: str | Path, pool: str | Path, length_tokenizer: str | 
     work = Path(work_dir)
     write_table(work / "pool.parquet", pool_rows, schema=pool_table.schema)
     calls = distill(work / "pool.parquet", work / "traces.parquet", work / "ledger.jsonl", teacher, backend,
-                    options, model=model, params=params, llm=llm)
+                    options, model=model, params=params, llm=llm, where=f"retrace.{Path(out_dir).name}.llm")
     grade(work / "traces.parquet", work / "pool.parquet", work / "grades.parquet")
     traces = {r["id"]: r for r in read_table(work / "traces.parquet").to_pylist()}
     grades = {r["id"]: r["correct"] for r in read_table(work / "grades.parquet").to_pylist()}

@@ -1,11 +1,19 @@
 # Validation, wildcard constraints and config -> flags helpers. No data handling here.
 import json
+import os
 
 from snakemake.utils import validate
 
 from s1kit.evaluate.run import parse_setting, setting_names
+from s1kit.secrets import env_option_names
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+# Every job inherits these (s1kit.secrets, s1kit.llm.spend): the variables named by *_env
+# options are scrubbed from all a job writes; llm.max_cost_usd caps the run's LLM spend.
+os.environ["S1KIT_SECRET_ENV"] = ",".join(sorted(set(env_option_names(config))))
+if (config.get("llm") or {}).get("max_cost_usd") is not None:
+    os.environ["S1KIT_LLM_MAX_COST_USD"] = str(config["llm"]["max_cost_usd"])
 
 SOURCES = list(config["collect"]["sources"])  # config order: dedup keeps the first copy
 EVAL_SETS = sorted(config["collect"]["eval_sets"])
