@@ -18,6 +18,7 @@ rule evaluate_run:
         # engine settings that change results (precision, tensor parallelism): recorded in results.json
         dtype=EV.get("dtype", "auto"),
         model_args=eval_model_args,
+        remote_code=as_json(EV.get("trust_remote_code", [])),  # models allowed trust_remote_code
     threads: 1
     log:
         "logs/eval/{model}/{setting}/{task}.log",
@@ -28,4 +29,4 @@ rule evaluate_run:
         " --task {wildcards.task} --data {input.data} --setting {wildcards.setting}"
         " --base-gen-kwargs {params.gen_kwargs:q} --out-dir results/eval/{wildcards.model}/{wildcards.setting}/{wildcards.task}"
         " --backend {params.backend} --batch-size {params.batch_size} --seed {params.seed} --dtype {params.dtype}"
-        " --model-args {params.model_args:q} {params.limit} > {log} 2>&1"
+        " --model-args {params.model_args:q} --trust-remote-code {params.remote_code:q} {params.limit} > {log} 2>&1"

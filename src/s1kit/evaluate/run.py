@@ -38,6 +38,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata as md
 from pathlib import Path
@@ -165,6 +166,19 @@ def _load_lm(backend: str, model_dir: str, dtype: str, batch_size: int, seed: in
     return get_model(BACKENDS[backend]).create_from_arg_obj(args)
 
 
+def check_remote_code(model_args: dict[str, Any] | None, model_name: str, allowlist: Iterable[str] = ()) -> None:
+    """``trust_remote_code`` runs Python shipped with a checkpoint: refused unless the model is
+    on the allowlist (config ``evaluate.trust_remote_code``). Any model_args key naming it
+    counts (``trust_remote_code``, ``tokenizer_trust_remote_code``...), whatever its spelling."""
+    on = [k for k, v in (model_args or {}).items()
+          if "trust_remote_code" in str(k).lower() and str(v).strip().lower() not in ("false", "0", "no", "none", "")]
+    allowed = sorted(set(allowlist))
+    if on and model_name not in allowed:
+        raise ValueError(f"config evaluate.model_args: {on[0]} would run code shipped with model {model_name!r}, "
+                         f"which is not in evaluate.trust_remote_code (allowlist: {allowed}); add it there only "
+                         "if you have read that code")
+
+
 def _dtype_of(lm, backend: str, dtype: str) -> str:
     if backend == "hf":
         return str(lm.model.dtype).removeprefix("torch.")
@@ -260,15 +274,18 @@ def run_eval(
     model_args: dict[str, Any] | None = None,
     task_metadata: dict[str, Any] | None = None,
     base_gen_kwargs: dict[str, Any] | None = None,
+    remote_code_allowlist: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Run lm-eval on ``task`` with the s1kit model of ``backend``; write and return results.json.
 
     ``task_metadata`` reaches the task (e.g. ``{"control": "tcc", "budget": 4000}`` or a GPQA
-    ``shuffle_seed``); ``data_path`` is always the ``data_path`` argument."""
+    ``shuffle_seed``); ``data_path`` is always the ``data_path`` argument. ``trust_remote_code``
+    in ``model_args`` needs the model (``model_name``) in ``remote_code_allowlist``."""
     from s1kit.evaluate.models import records
     from s1kit.records import atomic_write_text
 
     cfg = parse_setting(setting)
+    check_remote_code(model_args, model_name or model_name_of(model_dir), remote_code_allowlist)
     data_path = Path(data_path).resolve()
     if not data_path.is_file():
         raise FileNotFoundError(f"--data {data_path} does not exist")
@@ -329,6 +346,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1234, help="seeds python, numpy and torch")
     parser.add_argument("--dtype", default="auto", help="model dtype: auto, float32, bfloat16 ...")
     parser.add_argument("--model-args", default="{}", help="JSON object of extra lm-eval model arguments")
+    parser.add_argument("--trust-remote-code", default="[]",
+                        help="JSON list of model names allowed trust_remote_code in --model-args (default: none)")
     parser.add_argument("--task-metadata", default="{}",
                         help='JSON object passed to the task, e.g. {"control": "tcc", "budget": 4000}')
 
@@ -340,7 +359,11 @@ def main(args: argparse.Namespace) -> int:
         base_gen_kwargs = load_json_arg(args.base_gen_kwargs, "--base-gen-kwargs")
         model_args = load_json_arg(args.model_args, "--model-args")
         task_metadata = load_json_arg(args.task_metadata, "--task-metadata")
+        allow = json.loads(args.trust_remote_code)
+        if not isinstance(allow, list):
+            raise ValueError(f"--trust-remote-code: expected a JSON list of model names, got {args.trust_remote_code!r}")
         parse_setting(args.setting)
+        check_remote_code(model_args, args.model_name or model_name_of(args.model), allow)
     except ValueError as err:
         print(f"s1kit evaluate: error: {err}", file=sys.stderr)
         return 2
@@ -360,6 +383,7 @@ def main(args: argparse.Namespace) -> int:
         model_args=model_args,
         task_metadata=task_metadata,
         base_gen_kwargs=base_gen_kwargs,
+        remote_code_allowlist=allow,
     )
     print(
         f"{res['model']} {res['task']} {res['setting']}: accuracy {res['accuracy']:.3f} on {res['n']}, "
