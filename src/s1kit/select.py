@@ -1,7 +1,8 @@
 """Select stage: s1K and the paper's ablation sets (arXiv 2501.19393v3 §2.2, Appendix C.4, Table 2), seeded.
 
-s1K follows the official notebook, data/filter.ipynb: the feature filter, the format
-filters, the difficulty filter, the benchmark-related preselection, then domain-diverse
+s1K follows the official notebook (data/filter.ipynb cell 4 (no_nans) to cell 22
+(sampled_geminiall)): the feature filter, the format filters, the difficulty filter, the
+benchmark-related preselection, then domain-diverse
 sampling (uniform over domains until `uniform_until` questions are selected, then weighted
 by the benchmark questions' domains) with 2^-rank length weighting inside a domain (rank 0
 = longest thinking) and removal of exhausted domains. `domain_sampling: uniform` gives the
@@ -9,7 +10,7 @@ paper text's variant (uniform throughout).
 
 `select.semantics` picks one of two rule sets (RULES), resolved once per config:
 
-- ``notebook``: filter.ipynb exactly. Cell 4 requires every feature, the teacher grade
+- ``notebook``: the notebook exactly. Cell 4 requires every feature, the teacher grade
   included; cell 7's plain-text format filters, with AIME `[asy]` questions kept whatever
   else fires; cell 17's benchmark weights (domain counts over all hard benchmark rows, each
   benchmark scaled against the weight-1.0 one and truncated with int()); cells 19/21's
@@ -91,7 +92,7 @@ class SelectConfig:
     keep_asy_pattern: str = field(default="", metadata={"help": "sources whose [asy] figures are kept (AIME)"})
     uniform_until: int = field(default=700, metadata={"help": "switch to benchmark-weighted domains here"})
     domain_sampling: str = field(default="notebook", metadata={"help": "notebook | uniform"})
-    semantics: str = field(default="kit", metadata={"help": "notebook (filter.ipynb exactly) | kit"})
+    semantics: str = field(default="kit", metadata={"help": "notebook (the official notebook exactly) | kit"})
 
     def __post_init__(self) -> None:
         if self.domain_sampling not in ("notebook", "uniform"):
@@ -239,7 +240,7 @@ def _draw_kit(hard: list[dict[str, Any]], pre: list[dict[str, Any]], cfg: Select
     return pre + sampled
 
 
-# ---- semantics notebook: data/filter.ipynb cells 17-22 --------------------------------
+# ---- semantics notebook: the official notebook's sampling ------------------------------
 
 
 def notebook_benchmark_weights(hard: list[dict[str, Any]], cfg: SelectConfig) -> tuple[list[str], np.ndarray]:
@@ -262,8 +263,8 @@ def notebook_benchmark_weights(hard: list[dict[str, Any]], cfg: SelectConfig) ->
 
 
 def _length_draw(rs: np.random.RandomState, lengths: list[int]) -> int:
-    """data/filter.ipynb cell 21: 2^-rank over the pool in its order, rank 0 = longest, the
-    ranks from numpy's argsort of argsort (so ties fall as the notebook's fall)."""
+    """data/filter.ipynb cell 21 (length_weights): 2^-rank over the pool in its order, rank 0 =
+    longest, the ranks from numpy's argsort of argsort (so ties fall as the notebook's fall)."""
     arr = np.array([int(t) for t in lengths])
     ranks = len(arr) - 1 - np.argsort(np.argsort(arr))
     w = np.power(2.0, -ranks)
@@ -271,10 +272,12 @@ def _length_draw(rs: np.random.RandomState, lengths: list[int]) -> int:
 
 
 def _draw_notebook(hard: list[dict[str, Any]], pre: list[dict[str, Any]], cfg: SelectConfig) -> list[dict[str, Any]]:
-    """data/filter.ipynb cells 18-22 with ``RandomState(cfg.seed)`` in place of the global
-    numpy state: the same calls in the same order, so the same draws as the notebook after
-    ``np.random.seed(cfg.seed)``. Pools hold every hard row, preselected ones included (a
-    draw of one adds nothing but removes it); the result is in pool order (cell 22)."""
+    """The notebook's sampling loop, data/filter.ipynb cell 21 (uniform_sample), with
+    ``RandomState(cfg.seed)`` in place of the global numpy state: the same calls in the same
+    order, so the same draws as the notebook after ``np.random.seed(cfg.seed)``. Pools hold
+    every hard row, preselected ones included, as data/filter.ipynb cell 19 (questions_ordered_by_domain)
+    builds them (a draw of one adds nothing but removes it); the result is in pool order,
+    as data/filter.ipynb cell 22 (sampled_geminiall) filters it."""
     rs = np.random.RandomState(cfg.seed)
     chosen = {r["id"] for r in pre}
     pools: dict[str, dict[str, dict[str, Any]]] = {}
@@ -415,12 +418,11 @@ def run(name: str, featurized: str | Path, out_dir: str | Path, cfg: SelectConfi
 
 
 def require_fixed_hash_seed(cfg: SelectConfig) -> None:
-    """semantics notebook orders its domains as a Python set does (data/filter.ipynb cell 18
-    (all_domains)), so the same seed gives the same s1K only under one PYTHONHASHSEED."""
+    """semantics notebook orders its domains as a Python set does, as in
+    data/filter.ipynb cell 18 (all_domains): one seed gives one s1K only under one PYTHONHASHSEED."""
     if cfg.semantics == "notebook" and os.environ.get("PYTHONHASHSEED", "random") == "random":
-        raise ValueError("select.semantics notebook draws domains in a Python set's order, as data/filter.ipynb "
-                         "cell 18 (all_domains) does: set PYTHONHASHSEED (the select_s1k rule sets 0) for a "
-                         "reproducible s1K")
+        raise ValueError("select.semantics notebook draws domains in a Python set's order, as the official "
+                         "notebook does: set PYTHONHASHSEED (the select_s1k rule sets 0) for a reproducible s1K")
 
 
 def write_selection(out_dir: str | Path, selection: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ SELECT_CFG = {k: v for k, v in config["select"].items() if k != "selections"} | 
 
 
 rule select_s1k:
+    # PYTHONHASHSEED fixed: select.semantics notebook orders domains as a Python set (docs/select.md).
     input:
         "results/features/featurized.parquet",
     output:
@@ -24,7 +25,7 @@ rule select_s1k:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit select --name s1K --featurized {input} --out-dir results/select/s1K --config-json {params.cfg:q}"
+        "S1KIT_RULE={rule} PYTHONHASHSEED=0 s1kit select --name s1K --featurized {input} --out-dir results/select/s1K --config-json {params.cfg:q}"
         " --funnel-out {output.funnel} > {log} 2>&1"
 
 
