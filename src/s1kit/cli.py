@@ -92,7 +92,7 @@ def _distill(a: argparse.Namespace) -> None:
 def _attempts(a: argparse.Namespace) -> None:
     from s1kit.features.attempts import generate_attempts
 
-    n = generate_attempts(a.model, a.name, a.pool, a.out, a.max_new_tokens, a.batch_size, a.seed)
+    n = generate_attempts(a.model, a.name, a.pool, a.out, a.max_new_tokens, a.batch_size, a.seed, a.semantics)
     print(f"{a.name}: {n} attempts -> {a.out}")
 
 
@@ -102,7 +102,8 @@ def _grade(a: argparse.Namespace) -> None:
 
     job = job_from_dict(load_json_arg(a.llm_json, "--llm-json"), "featurize.grader.llm")
     print(json.dumps(grade(a.attempts, a.pool, a.out, text_field=a.text_field, backend=a.backend,
-                           prompt_path=a.prompt, job=job, ledger_out=a.ledger, agreement_out=a.agreement_out)))
+                           prompt_path=a.prompt, job=job, ledger_out=a.ledger, agreement_out=a.agreement_out,
+                           semantics=a.semantics)))
 
 
 def _grade_agreement(a: argparse.Namespace) -> None:
@@ -247,9 +248,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "distill": (_distill, [("--pool",), ("--teacher",), ("--backend",), ("--options-json",), ("--model",),
                                ("--params-json",), ("--llm-json",), ("--out-traces",), ("--out-ledger",)]),
         "attempts": (_attempts, [("--model",), ("--name",), ("--pool",), ("--out",), ("--max-new-tokens", int),
-                                 ("--batch-size", int), ("--seed", int)]),
+                                 ("--batch-size", int), ("--seed", int), ("--semantics",)]),
         "grade": (_grade, [("--attempts",), ("--pool",), ("--out",), ("--text-field",), ("--backend",),
-                           ("--prompt",), ("--llm-json",), ("--ledger",), ("--agreement-out",)]),
+                           ("--prompt",), ("--llm-json",), ("--ledger",), ("--agreement-out",), ("--semantics",)]),
         "grade-agreement": (_grade_agreement, [("--a",), ("--b",), ("--out",)]),
         "domains": (_domains, [("--pool",), ("--out",), ("--backend",), ("--rubric",), ("--llm-json",),
                                ("--ledger",)]),
@@ -284,7 +285,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 "--dest": "resources/hub", "--text-field": "attempt", "domains --backend": "metadata", "--config-json": "{}",
                 "--options-json": "{}", "--params-json": "{}", "--llm-json": "{}", "distill --model": "", "retrace --model": "",
                 "grade --backend": "math_verify", "--question-field": "question", "--solution-field": "solution",
-                "--thinking-count": "words", "--claims-json": "{}", "--domain-column": "cot_type"}
+                "--thinking-count": "words", "--claims-json": "{}", "--domain-column": "cot_type",
+                "--semantics": "kit"}
     for name, (fn, flags) in commands.items():
         p = sub.add_parser(name)
         for spec in flags:

@@ -16,6 +16,7 @@ rule featurize_attempts:
         max_new_tokens=FZ["max_new_tokens"],
         batch_size=FZ["batch_size"],
         seed=FZ["seed"],
+        semantics=FZ.get("semantics", "kit"),  # official: temperature 0.05 sampling; kit: greedy
     threads: 2
     log:
         "logs/featurize/attempts_{model}.log",
@@ -24,7 +25,7 @@ rule featurize_attempts:
     shell:
         "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit attempts --model {input.model} --name {wildcards.model}"
         " --pool {input.pool} --out {output} --max-new-tokens {params.max_new_tokens}"
-        " --batch-size {params.batch_size} --seed {params.seed} > {log} 2>&1"
+        " --batch-size {params.batch_size} --seed {params.seed} --semantics {params.semantics} > {log} 2>&1"
 
 
 rule featurize_grade_attempts:
@@ -37,13 +38,14 @@ rule featurize_grade_attempts:
         **grade_outputs("results/features/grades/{model}"),
     params:
         flags=grade_flags,  # featurize.grader: math_verify (none) or the llm judge
+        semantics=FZ.get("semantics", "kit"),  # official: unfinished attempts graded too
     log:
         "logs/featurize/grades_{model}.log",
     container:
         CONTAINERS["data"]
     shell:
         "S1KIT_RULE={rule} s1kit grade --attempts {input.attempts} --pool {input.pool} --out {output.grades} {params.flags}"
-        " > {log} 2>&1"
+        " --semantics {params.semantics} > {log} 2>&1"
 
 
 rule featurize_official:
