@@ -19,6 +19,8 @@ rule evaluate_run:
         dtype=EV.get("dtype", "auto"),
         model_args=eval_model_args,
         remote_code=as_json(EV.get("trust_remote_code", [])),  # models allowed trust_remote_code
+        # answer scoring (evaluate.scoring: kit | fork), read by the task code
+        task_metadata=as_json({"scoring": EV.get("scoring", "kit")}),
     threads: 1
     log:
         "logs/eval/{model}/{setting}/{task}.log",
@@ -29,4 +31,5 @@ rule evaluate_run:
         " --task {wildcards.task} --data {input.data} --setting {wildcards.setting}"
         " --base-gen-kwargs {params.gen_kwargs:q} --out-dir results/eval/{wildcards.model}/{wildcards.setting}/{wildcards.task}"
         " --backend {params.backend} --batch-size {params.batch_size} --seed {params.seed} --dtype {params.dtype}"
-        " --model-args {params.model_args:q} --trust-remote-code {params.remote_code:q} {params.limit} > {log} 2>&1"
+        " --model-args {params.model_args:q} --trust-remote-code {params.remote_code:q}"
+        " --task-metadata {params.task_metadata:q} {params.limit} > {log} 2>&1"

@@ -199,7 +199,8 @@ def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, 
         if rec.pop("text") != response:
             raise RuntimeError(f"record and response differ for {task} doc {s['doc_id']}")
         # The task's own metric decides correctness; answers.score only if it has none.
-        correct = bool(s["exact_match"]) if "exact_match" in s else score(response, str(s["target"]))[1]
+        scoring = doc.get("scoring", "kit")  # the task's evaluate.scoring (tasks/official.py)
+        correct = bool(s["exact_match"]) if "exact_match" in s else score(response, str(s["target"]), scoring)[1]
         row = {
             "doc_id": s["doc_id"],
             "id": doc.get("id", s["doc_id"]),
@@ -207,7 +208,7 @@ def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, 
             "target": s["target"],
             "response": response,
             **rec,
-            "extracted": extract_answer(response),
+            "extracted": extract_answer(response, scoring),
             "correct": correct,
         }
         responses = list(s["resps"][0]) if isinstance(s["resps"][0], (list, tuple)) else [response]
@@ -215,8 +216,8 @@ def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, 
             if len(recs) != len(responses):
                 raise RuntimeError(f"{task} doc {s['doc_id']}: {len(responses)} responses but {len(recs)} records")
             row["samples"] = [
-                {**{k: v for k, v in r.items() if k != "text"}, "response": text, "extracted": extract_answer(text),
-                 "correct": score(text, str(s["target"]))[1]}
+                {**{k: v for k, v in r.items() if k != "text"}, "response": text,
+                 "extracted": extract_answer(text, scoring), "correct": score(text, str(s["target"]), scoring)[1]}
                 for r, text in zip(recs, responses)
             ]
         rows.append(row)
