@@ -35,6 +35,10 @@ from s1kit.records import atomic_write_text, read_table
 from s1kit.sft.format import IGNORE_INDEX, chat_text, thinking_spans, tokenize_masked
 
 FSDP_STRATEGIES = ("full_shard", "shard_grad_op", "hybrid_shard")
+NO_DECAY = ("bias_norm", "bias_layernorm")
+# transformers.Trainer.get_decay_parameter_names' name patterns (transformers >= 4.48); 4.46.1
+# excluded only biases and nn.LayerNorm modules (docs/fidelity.md, Training).
+_NORM_NAMES = re.compile(r"bias|layernorm|rmsnorm|(?:^|\.)norm(?:$|\.)|_norm(?:$|\.)")
 # For fault-injection tests: the process SIGKILLs itself when about to run this step.
 KILL_AT_STEP_ENV = "S1KIT_TRAIN_KILL_AT_STEP"
 
@@ -51,6 +55,10 @@ class TrainConfig:
     adam_beta1: float = 0.9
     adam_beta2: float = field(default=0.95, metadata={"help": "paper: 0.95"})
     weight_decay: float = field(default=1e-4, metadata={"help": "paper: 1e-4"})
+    no_decay: str = field(default="bias_norm", metadata={
+        "help": "parameters without weight decay: bias_norm = biases and norm weights (transformers.Trainer "
+                "today); bias_layernorm = biases and nn.LayerNorm weights only, so Qwen2RMSNorm weights decay "
+                "(transformers 4.46.1, the official run; config/s1.yaml)"})
     max_grad_norm: float = 1.0
     block_size: int = field(default=32768, metadata={"help": "max tokens per example (paper: 32768; s1.1: 20000)"})
     curriculum_fraction: float = field(
@@ -105,6 +113,8 @@ class TrainConfig:
             raise ValueError(f"sampling {self.sampling!r}: expected length_weighted or epoch")
         if self.sampling == "epoch" and self.curriculum_fraction > 0:
             raise ValueError("curriculum_fraction needs sampling: length_weighted (epoch sampling ignores length)")
+        if self.no_decay not in NO_DECAY:
+            raise ValueError(f"no_decay {self.no_decay!r}: expected one of {', '.join(NO_DECAY)}")
         if self.save_steps < 0 or self.save_total_limit < 1:
             raise ValueError("save_steps must be >= 0 and save_total_limit >= 1")
 
@@ -125,10 +135,12 @@ NOT_IN_FINGERPRINT = {"log_every", "save_steps", "checkpoint_dir", "save_total_l
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
-    """Linear warmup, then cosine from lr to lr * min_lr_rate."""
+    """The learning rate of optimizer step ``step`` (0-based): linear warmup from 0 over
+    ceil(warmup_ratio x total) steps, then cosine from lr to lr * min_lr_rate, as the HF
+    Trainer's ``cosine`` (``cosine_with_min_lr``) schedule, so step 0 runs at lr 0."""
     warmup = math.ceil(cfg.warmup_ratio * total)
     if step < warmup:
-        return cfg.lr * (step + 1) / warmup
+        return cfg.lr * step / warmup
     progress = (step - warmup) / max(1, total - warmup)
     return cfg.lr * (cfg.min_lr_rate + (1 - cfg.min_lr_rate) * 0.5 * (1 + math.cos(math.pi * progress)))
 
@@ -184,6 +196,35 @@ class EpochSampler:
 
     def set_state(self, state: int) -> None:
         self.pos = int(state)
+
+
+def decay_parameter_names(model, no_decay: str = "bias_norm") -> set[str]:
+    """Names of the parameters that get weight decay: not biases and not in an nn.LayerNorm,
+    and with ``bias_norm`` also not named like a norm (Qwen2RMSNorm: ``input_layernorm``,
+    ``post_attention_layernorm``, ``model.norm``)."""
+    import torch
+
+    names = set()
+    for module_name, module in model.named_modules():
+        if isinstance(module, torch.nn.LayerNorm):
+            continue
+        for name, _ in module.named_parameters(recurse=False):
+            full = f"{module_name}.{name}" if module_name else name
+            skip = _NORM_NAMES.search(full.lower()) if no_decay == "bias_norm" else "bias" in full
+            if not skip:
+                names.add(full)
+    return names
+
+
+def param_groups(model, cfg: TrainConfig) -> list[dict]:
+    """The optimizer's two groups, as transformers.Trainer.create_optimizer builds them:
+    weight decay on :func:`decay_parameter_names`, none on the rest."""
+    decay = decay_parameter_names(model, cfg.no_decay)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    return [
+        {"params": [p for n, p in named if n in decay], "weight_decay": cfg.weight_decay},
+        {"params": [p for n, p in named if n not in decay], "weight_decay": 0.0},
+    ]
 
 
 def load_examples(data_path: str | Path, tokenizer, cfg: TrainConfig) -> tuple[list, int]:
@@ -398,9 +439,7 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         f"micro {cfg.per_device_batch_size} x accum {accum}; steps={total}; fsdp={cfg.fsdp_strategy} "
         f"bf16={cfg.bf16} checkpointing={cfg.gradient_checkpointing}"
     )
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=cfg.lr, betas=(cfg.adam_beta1, cfg.adam_beta2), weight_decay=cfg.weight_decay
-    )
+    optimizer = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr, betas=(cfg.adam_beta1, cfg.adam_beta2))
     model, optimizer = accelerator.prepare(model, optimizer)
     lengths = [len(t.input_ids) for t in examples]
     longest = max(lengths)
