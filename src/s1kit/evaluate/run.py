@@ -24,7 +24,8 @@ that e.g. rejection sampling's ``do_sample`` wins over a config-wide greedy defa
 
 Outputs, both written atomically (samples first, results.json last marks completion):
 ``results.json`` {model, task, setting, n, accuracy (0-1), avg_thinking_tokens,
-max_thinking_tokens, control (0-1), gen_kwargs, engine, dtype, seed, versions, lm_eval}
+max_thinking_tokens, avg_thinking_steps, control (1 or 0: the run's average thinking within its
+budget; null for ccc runs, judged in the tables), gen_kwargs, engine, dtype, seed, versions, lm_eval}
 and ``samples.jsonl`` (one JSON per sample: doc_id, id, question, target, response,
 thinking_tokens, wait_rounds, forced_end, extracted, correct, and the rest of the
 controller's record). Per-sample records come from the model's side table
@@ -224,13 +225,25 @@ def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, 
     return rows
 
 
-def _control(setting: Setting, rows: list[dict]) -> float:
-    from s1kit.evaluate.metrics import control
+def _avg_steps(rows: list[dict]) -> float:
+    from s1kit.evaluate.metrics import thinking_steps
 
-    if setting.max_tokens is not None:
-        return control([r["thinking_tokens"] for r in rows], setting.min_tokens, setting.max_tokens)
-    # "auto" budgets differ per request: each sample against its own.
-    return sum(control([r["thinking_tokens"]], setting.min_tokens, r["budget"]) for r in rows) / len(rows)
+    return sum(thinking_steps(r["response"]) for r in rows) / len(rows)
+
+
+def _control(setting: Setting, rows: list[dict]) -> float | None:
+    """This run's Control (1 or 0; metrics.run_control): its average thinking against the
+    setting's budget ("auto": the requests' mean budget). None for ccc runs: the tables
+    judge them against their reference run."""
+    from s1kit.evaluate.metrics import STEPS, TOKENS, run_control, within
+
+    tokens = sum(r["thinking_tokens"] for r in rows) / len(rows)
+    if setting.name.startswith("ccc-"):
+        return None
+    if setting.max_tokens is None and not setting.name.startswith(("scc-", "sccbf-")):
+        budget = sum(r["budget"] for r in rows) / len(rows)
+        return 1.0 if within(tokens, setting.min_tokens, budget) else 0.0
+    return run_control(setting.name, {TOKENS: tokens, STEPS: _avg_steps(rows)})
 
 
 def evaluate_loaded(lm, task: str, data_path: str | Path, gen_kwargs: dict[str, Any], limit: int | None = None,
@@ -313,6 +326,7 @@ def run_eval(
         "accuracy": sum(r["correct"] for r in rows) / len(rows),
         "avg_thinking_tokens": sum(tokens) / len(tokens),
         "max_thinking_tokens": max(tokens),
+        "avg_thinking_steps": _avg_steps(rows),
         "control": _control(cfg, rows),
         # The effective gen kwargs: the task's merged with the setting's and the caller's.
         "gen_kwargs": out.get("configs", {}).get(task, {}).get("generation_kwargs", kwargs),
@@ -388,6 +402,6 @@ def main(args: argparse.Namespace) -> int:
     )
     print(
         f"{res['model']} {res['task']} {res['setting']}: accuracy {res['accuracy']:.3f} on {res['n']}, "
-        f"thinking avg {res['avg_thinking_tokens']:.1f} max {res['max_thinking_tokens']}, control {res['control']:.2f}"
+        f"thinking avg {res['avg_thinking_tokens']:.1f} max {res['max_thinking_tokens']}, control {res['control']}"
     )
     return 0
