@@ -138,3 +138,33 @@ def test_loss_mask_equals_trl_completion_only_collator(tiny_tokenizer):
             assert mine.labels == theirs, (text, block)
             if block == 4096:  # whole: prompt masked, the assistant turn learned
                 assert IGNORE_INDEX in mine.labels and any(x != IGNORE_INDEX for x in mine.labels)
+
+
+def test_paper_hparams_equal_the_official_sft_sh():
+    """config/s1.yaml's s1-32B hparams against the flags of train/sft.sh (read from the
+    pinned file: its shell variables and --key=value flags)."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    sh = repo.parent / "shared" / "official-s1" / "train" / "sft.sh"
+    if not sh.is_file():
+        pytest.skip("../shared/official-s1 (the pinned official code) is absent")
+    text = sh.read_text()
+    var = dict(re.findall(r"^(\w+)=([^\s#]+)", text, re.M))
+    flags = {k: v.strip('"') for k, v in re.findall(r"--(\w+)=(\S+)", text)}
+    flags = {k: re.sub(r"\$\{(\w+)\}", lambda m: var[m.group(1)], v) for k, v in flags.items()}
+    hp = yaml.safe_load((repo / "config" / "s1.yaml").read_text())["train"]["runs"]["s1-32B"]["hparams"]
+    assert float(flags["learning_rate"]) == hp["lr"]
+    assert float(flags["weight_decay"]) == hp["weight_decay"]
+    assert float(flags["adam_beta1"]) == hp.get("adam_beta1", TrainConfig.adam_beta1)
+    assert float(flags["adam_beta2"]) == hp["adam_beta2"]
+    assert float(flags["warmup_ratio"]) == hp["warmup_ratio"]
+    assert float(flags["num_train_epochs"]) == hp["epochs"]
+    assert int(flags["block_size"]) == hp["block_size"]
+    assert int(flags["per_device_train_batch_size"]) == hp["per_device_batch_size"]
+    assert flags["lr_scheduler_type"] == "cosine" and float(var["min_lr"]) == hp["min_lr_rate"]
+    assert flags["bf16"] == "True" and hp["bf16"] is True
+    assert "--fsdp=\"full_shard auto_wrap\"" in text and hp["fsdp"] == "full_shard"
