@@ -1,7 +1,6 @@
 # Collect: sources and eval sets -> decontaminated, deduplicated pool (arXiv 2501.19393v3 §2.1).
 # Hub sources are fetched once on the login node (localrule fetch, pinned by the lock);
 # every other collect job reads only local files, with HF_HUB_OFFLINE=1.
-import shlex
 from pathlib import Path
 
 from s1kit.collect import source_kind
@@ -31,15 +30,18 @@ if HUB_NAMES:
         output:
             [manifest(n) for n in HUB_NAMES],
         params:
-            names=" ".join(HUB_NAMES),
-            mirror=f"--mirror {shlex.quote(HUB['offline_mirror'])}" if HUB.get("offline_mirror") else "",
+            names=HUB_NAMES,
+            lock=HUB_LOCK,
+            dest=HUB_DEST,
+            manifests=f"{HUB_DEST}/manifests",
+            mirror=["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else [],
         log:
             "logs/collect/fetch.log",
         container:
             CONTAINERS["data"]
         shell:
-            "S1KIT_RULE={rule} s1kit fetch --sources {params.names} --lock {HUB_LOCK} --dest {HUB_DEST}"
-            " --manifests {HUB_DEST}/manifests {params.mirror} > {log} 2>&1"
+            "S1KIT_RULE={rule} s1kit fetch --sources {params.names:q} --lock {params.lock:q} --dest {params.dest:q}"
+            " --manifests {params.manifests:q} {params.mirror:q} > {log:q} 2>&1"
 
 
 def eval_set_inputs(wildcards):
@@ -48,8 +50,8 @@ def eval_set_inputs(wildcards):
 
 def eval_set_flags(wildcards):
     if source_kind(wildcards.task, True) == "hub":
-        return f"--manifest {manifest(wildcards.task)}"
-    return f"--n {config['collect']['eval_sets'][wildcards.task]}"
+        return ["--manifest", manifest(wildcards.task)]
+    return ["--n", str(config["collect"]["eval_sets"][wildcards.task])]
 
 
 rule collect_eval_set:
@@ -65,8 +67,8 @@ rule collect_eval_set:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-eval --task {wildcards.task} {params.flags} --seed {params.seed}"
-        " --out {output} > {log} 2>&1"
+        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-eval --task {wildcards.task:q} {params.flags:q}"
+        " --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
 
 
 def source_inputs(wildcards):
@@ -79,8 +81,8 @@ def source_inputs(wildcards):
 def source_flags(wildcards, input):
     spec = config["collect"]["sources"][wildcards.source]
     if source_kind(wildcards.source) == "hub":
-        return f"--manifest {input.manifest} --options-json {shlex.quote(as_json(spec or {}))}"
-    return f"--n {spec} --eval {' '.join(input.eval)}"
+        return ["--manifest", input.manifest, "--options-json", as_json(spec or {})]
+    return ["--n", str(spec), "--eval", *input.eval]
 
 
 rule collect_source:
@@ -98,8 +100,9 @@ rule collect_source:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-source --source {wildcards.source} {params.flags} --seed {params.seed}"
-        " --max-chars {params.max_chars} --out {output.raw} --quarantine {output.quarantine} > {log} 2>&1"
+        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-source --source {wildcards.source:q} {params.flags:q}"
+        " --seed {params.seed:q} --max-chars {params.max_chars:q} --out {output.raw:q} --quarantine {output.quarantine:q}"
+        " > {log:q} 2>&1"
 
 
 rule collect_pool:
@@ -114,12 +117,12 @@ rule collect_pool:
         duplicates="results/data/quarantine/duplicates.parquet",
     params:
         ngram=config["collect"]["ngram"],
-        exempt=" ".join(["--no-decontaminate"] + EXEMPT) if EXEMPT else "",
+        exempt=["--no-decontaminate", *EXEMPT] if EXEMPT else [],
     log:
         "logs/collect/pool.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit collect-pool --raw {input.raw} --quarantine {input.quarantine} --eval {input.eval}"
-        " --ngram {params.ngram} --out-pool {output.pool} --out-funnel {output.funnel}"
-        " --out-contaminated {output.contaminated} --out-duplicates {output.duplicates} {params.exempt} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit collect-pool --raw {input.raw:q} --quarantine {input.quarantine:q} --eval {input.eval:q}"
+        " --ngram {params.ngram:q} --out-pool {output.pool:q} --out-funnel {output.funnel:q}"
+        " --out-contaminated {output.contaminated:q} --out-duplicates {output.duplicates:q} {params.exempt:q} > {log:q} 2>&1"

@@ -124,16 +124,14 @@ def get_select_outputs():
 
 
 def retrace_flags(spec):
-    """`s1kit retrace` flags of one retrace entry (a teacher like distill's), shell-quoted."""
-    import shlex
-
-    flags = [f"--teacher {shlex.quote(spec['teacher'])}", f"--backend {spec['backend']}",
-             f"--options-json {shlex.quote(as_json(spec.get('options', {})))}",
-             f"--params-json {shlex.quote(as_json(spec.get('params', {})))}",
-             f"--llm-json {shlex.quote(as_json(spec.get('llm', {})))}"]
+    """`s1kit retrace` arguments of one retrace entry (a teacher like distill's), as a list
+    (the rule quotes each with :q)."""
+    flags = ["--teacher", spec["teacher"], "--backend", spec["backend"],
+             "--options-json", as_json(spec.get("options", {})), "--params-json", as_json(spec.get("params", {})),
+             "--llm-json", as_json(spec.get("llm", {}))]
     if spec.get("model"):
-        flags.append(f"--model {shlex.quote(spec['model'])}")
-    return " ".join(flags)
+        flags += ["--model", spec["model"]]
+    return flags
 
 
 def get_final_output():
@@ -171,12 +169,11 @@ def grade_outputs(stem):
 
 
 def grade_flags(wildcards, input, output):
+    """`s1kit grade` arguments of the llm judge, as a list (the rules quote each with :q)."""
     if not GRADER_LLM:
-        return ""
-    import shlex
-
-    flags = ["--backend llm", f"--prompt {input.prompt}", f"--ledger {output.ledger}",
-             f"--llm-json {shlex.quote(as_json(FZ_GRADER.get('llm') or {}))}"]
+        return []
+    flags = ["--backend", "llm", "--prompt", input.prompt, "--ledger", output.ledger,
+             "--llm-json", as_json(FZ_GRADER.get("llm") or {})]
     if "agreement" in output.keys():
-        flags.append(f"--agreement-out {output.agreement}")
-    return " ".join(flags)
+        flags += ["--agreement-out", output.agreement]
+    return flags

@@ -1,7 +1,6 @@
 # Featurize: attempts by student-size models, grades, domains, thinking lengths (arXiv 2501.19393v3 §2.2).
 # Grader and domain backends (math_verify | llm, metadata | llm) come from config
 # featurize.grader / featurize.domains; the helpers live in common.smk (docs/llm.md).
-import shlex
 
 FZ = config["featurize"]
 
@@ -23,9 +22,9 @@ rule featurize_attempts:
     container:
         CONTAINERS["eval"]
     shell:
-        "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit attempts --model {input.model} --name {wildcards.model}"
-        " --pool {input.pool} --out {output} --max-new-tokens {params.max_new_tokens}"
-        " --batch-size {params.batch_size} --seed {params.seed} --semantics {params.semantics} > {log} 2>&1"
+        "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit attempts --model {input.model:q} --name {wildcards.model:q}"
+        " --pool {input.pool:q} --out {output:q} --max-new-tokens {params.max_new_tokens:q}"
+        " --batch-size {params.batch_size:q} --seed {params.seed:q} --semantics {params.semantics:q} > {log:q} 2>&1"
 
 
 rule featurize_grade_attempts:
@@ -44,8 +43,8 @@ rule featurize_grade_attempts:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit grade --attempts {input.attempts} --pool {input.pool} --out {output.grades} {params.flags}"
-        " --semantics {params.semantics} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit grade --attempts {input.attempts:q} --pool {input.pool:q} --out {output.grades:q}"
+        " {params.flags:q} --semantics {params.semantics:q} > {log:q} 2>&1"
 
 
 rule featurize_official:
@@ -57,25 +56,20 @@ rule featurize_official:
     params:
         revision=FZ.get("official", {}).get("revision", ""),
         sha256=lambda wildcards: FZ.get("official", {}).get("files", {}).get(wildcards.file, ""),
-        local=(
-            f"--local-dir {shlex.quote(str(FZ['official']['local_dir']))}"
-            if (FZ.get("official") or {}).get("local_dir")
-            else ""
-        ),
+        local=["--local-dir", str(FZ["official"]["local_dir"])] if (FZ.get("official") or {}).get("local_dir") else [],
     log:
         "logs/featurize/official_{file}.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit fetch-official --name {wildcards.file} --revision {params.revision} --sha256 {params.sha256}"
-        " {params.local} --out {output} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit fetch-official --name {wildcards.file:q} --revision {params.revision:q}"
+        " --sha256 {params.sha256:q} {params.local:q} --out {output:q} > {log:q} 2>&1"
 
 
 def domains_flags(wildcards, input, output):
     if not DOMAINS_LLM:
-        return ""
-    job = shlex.quote(as_json(FZ_DOMAINS.get("llm") or {}))
-    return f"--rubric {input.rubric} --ledger {output.ledger} --llm-json {job}"
+        return []
+    return ["--rubric", input.rubric, "--ledger", output.ledger, "--llm-json", as_json(FZ_DOMAINS.get("llm") or {})]
 
 
 rule featurize_domains:
@@ -93,8 +87,8 @@ rule featurize_domains:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit domains --pool {input.pool} --out {output.domains} --backend {params.backend} {params.flags}"
-        " > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit domains --pool {input.pool:q} --out {output.domains:q} --backend {params.backend:q}"
+        " {params.flags:q} > {log:q} 2>&1"
 
 
 rule featurize_merge:
@@ -108,12 +102,12 @@ rule featurize_merge:
     output:
         "results/features/featurized.parquet",
     params:
-        grades=" ".join(f"{m}=results/features/grades/{m}.parquet" for m in FZ["attempt_models"]),
+        grades=[f"{m}=results/features/grades/{m}.parquet" for m in FZ["attempt_models"]],
     log:
         "logs/featurize/merge.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit featurize --pool {input.pool} --traces {input.traces} --teacher-grades {input.teacher_grades}"
-        " --attempt-grades {params.grades} --domains {input.domains} --length-tokenizer {input.length_tokenizer}"
-        " --out {output} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit featurize --pool {input.pool:q} --traces {input.traces:q}"
+        " --teacher-grades {input.teacher_grades:q} --attempt-grades {params.grades:q} --domains {input.domains:q}"
+        " --length-tokenizer {input.length_tokenizer:q} --out {output:q} > {log:q} 2>&1"

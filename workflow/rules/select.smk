@@ -25,8 +25,8 @@ rule select_s1k:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} PYTHONHASHSEED=0 s1kit select --name s1K --featurized {input} --out-dir results/select/s1K --config-json {params.cfg:q}"
-        " --funnel-out {output.funnel} > {log} 2>&1"
+        "S1KIT_RULE={rule} PYTHONHASHSEED=0 s1kit select --name s1K --featurized {input:q} --out-dir results/select/s1K"
+        " --config-json {params.cfg:q} --funnel-out {output.funnel:q} > {log:q} 2>&1"
 
 
 rule select_ablation:
@@ -46,8 +46,8 @@ rule select_ablation:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit select --name {wildcards.ablation} --featurized {input} --out-dir results/select/{wildcards.ablation}"
-        " --config-json {params.cfg:q} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit select --name {wildcards.ablation:q} --featurized {input:q}"
+        " --out-dir results/select/{wildcards.ablation:q} --config-json {params.cfg:q} > {log:q} 2>&1"
 
 
 # Retrace: a selection's questions with another teacher's traces (s1K-1.1: s1K + DeepSeek-R1).
@@ -72,6 +72,6 @@ rule select_retrace:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit retrace --base {input.base} --pool {input.pool} --length-tokenizer {input.length_tokenizer}"
-        " --out-dir results/select/{wildcards.retrace} --work-dir results/retrace/{wildcards.retrace}"
-        " {params.flags} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit retrace --base {input.base:q} --pool {input.pool:q}"
+        " --length-tokenizer {input.length_tokenizer:q} --out-dir results/select/{wildcards.retrace:q}"
+        " --work-dir results/retrace/{wildcards.retrace:q} {params.flags:q} > {log:q} 2>&1"

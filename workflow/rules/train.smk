@@ -57,6 +57,7 @@ rule train_sft:
     log:
         "logs/train/{run}.log",
     shell:
-        # threads shared by the processes of a node (not in params: --cores must not force a rerun)
+        # threads shared by the processes of a node (not in params: --cores must not force a rerun);
+        # params.cmd is a shell line built with shlex by s1kit.sft.launch, every config value quoted
         "(export S1KIT_RULE={rule} OMP_NUM_THREADS=$(( {threads} > {params.nproc} ? {threads} / {params.nproc} : 1 ));"
-        " {params.cmd}) > {log} 2>&1"
+        " {params.cmd}) > {log:q} 2>&1"
