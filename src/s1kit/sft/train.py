@@ -14,6 +14,12 @@ from one seeded stream and each rank takes its share, so 2 processes x 1 micro-b
 1 process x 2 accumulated micro-batches see the same examples; checkpoints (accelerate
 ``save_state``: model, optimizer, RNG, plus this loop's step, stream state and accounting)
 make a killed run resume where the last complete checkpoint left it.
+
+Loading a checkpoint unpickles (accelerate's optimizer and RNG files with torch's
+``weights_only=True``; under FSDP torch.distributed.checkpoint's ``.metadata`` with plain
+pickle), so a resume loads only what this loop wrote: the loop's own state is JSON, and
+every file is checked against the sha256 recorded in the checkpoint's marker when it was
+written (docs/train.md, "Resume").
 """
 
 from __future__ import annotations
@@ -335,6 +341,7 @@ class RunState:
 # ---- checkpoints --------------------------------------------------------------------
 
 MARKER = "s1kit_resume.json"
+STATE_FILE = "s1kit_state.json"  # RunState as JSON (accelerate would pickle it, loaded with weights_only=False)
 _STEP_DIR = re.compile(r"^step-(\d+)$")
 
 
@@ -357,6 +364,7 @@ def latest_checkpoint(root: Path) -> Path | None:
 
 def check_resumable(ckpt: Path, expected: dict) -> None:
     saved = json.loads((ckpt / MARKER).read_text())
+    saved.pop("files", None)
     if saved == expected:
         return
     diff = sorted(k for k in set(saved["config"]) | set(expected["config"])
@@ -366,16 +374,47 @@ def check_resumable(ckpt: Path, expected: dict) -> None:
                      f"delete {ckpt.parent} to start over")
 
 
-def save_checkpoint(accelerator, root: Path, step: int, stamp: dict, keep: int) -> Path:
+def checkpoint_hashes(accelerator, folder: Path) -> dict[str, str]:
+    """sha256 of every file of a checkpoint but its marker; each rank hashes a share of the
+    files (a shared filesystem), gathered on every rank."""
+    from s1kit.provenance import file_sha256
+
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != MARKER)
+    mine = [(f, file_sha256(folder / f) or "unhashed") for f in files[accelerator.process_index::accelerator.num_processes]]
+    if accelerator.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        mine = gather_object(mine)
+    return dict(mine)
+
+
+def verify_checkpoint(accelerator, ckpt: Path) -> None:
+    """Refuse a checkpoint whose files differ from those this loop wrote (they get unpickled)."""
+    saved = json.loads((ckpt / MARKER).read_text()).get("files")
+    if not saved:
+        raise ValueError(f"checkpoint {ckpt} records no file checksums (written by an older s1kit); "
+                         f"delete {ckpt.parent} to start over")
+    now = checkpoint_hashes(accelerator, ckpt)
+    bad = sorted((set(saved) ^ set(now)) | {f for f in saved if f in now and saved[f] != now[f]})
+    if bad:
+        raise ValueError(f"checkpoint {ckpt}: {', '.join(str(ckpt / f) for f in bad[:5])} differ(s) from what "
+                         f"s1kit wrote (sha256 in {MARKER}); not loading it (resume unpickles checkpoint files). "
+                         f"Delete {ckpt.parent} to start over")
+
+
+def save_checkpoint(accelerator, root: Path, step: int, stamp: dict, keep: int, state: RunState) -> Path:
     final = root / f"step-{step:06d}"
     tmp = root / f"step-{step:06d}.tmp"
     if accelerator.is_main_process and tmp.exists():
         shutil.rmtree(tmp)
     accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp))  # every rank writes its part (FSDP: its shard)
-    accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        atomic_write_text(tmp / MARKER, json.dumps(stamp, indent=2))
+        atomic_write_text(tmp / STATE_FILE, json.dumps(state.state_dict()))
+    accelerator.wait_for_everyone()
+    files = checkpoint_hashes(accelerator, tmp)
+    if accelerator.is_main_process:
+        atomic_write_text(tmp / MARKER, json.dumps({**stamp, "files": files}, indent=2))
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -447,8 +486,7 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         batcher = EpochSampler(len(examples), cfg.per_device_batch_size, cfg.seed)
     else:
         batcher = LengthBatcher(lengths, cfg.per_device_batch_size, cfg.seed)
-    state = RunState(batcher)
-    accelerator.register_for_checkpointing(state)
+    state = RunState(batcher)  # saved as JSON beside accelerate's state, not registered (that would pickle it)
     if cfg.report_to != "none":
         accelerator.init_trackers("s1kit-train", config=asdict(cfg))
 
@@ -458,7 +496,9 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
     last = latest_checkpoint(ckpt_root)
     if last is not None:
         check_resumable(last, stamp)
+        verify_checkpoint(accelerator, last)
         accelerator.load_state(str(last))
+        state.load_state_dict(json.loads((last / STATE_FILE).read_text()))
         state.resumed_from.append(state.step)
         accelerator.print(f"resumed from {last} at step {state.step}/{total}")
     kill_at = int(os.environ.get(KILL_AT_STEP_ENV, "-1"))
@@ -508,7 +548,7 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         state.runtime = done_before + time.perf_counter() - t0
         if cfg.save_steps and state.step % cfg.save_steps == 0 and state.step < total:
             c0 = time.perf_counter()
-            save_checkpoint(accelerator, ckpt_root, state.step, stamp, cfg.save_total_limit)
+            save_checkpoint(accelerator, ckpt_root, state.step, stamp, cfg.save_total_limit, state)
             state.checkpoint_s += time.perf_counter() - c0
     runtime = done_before + time.perf_counter() - t0
 
