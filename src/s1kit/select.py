@@ -158,8 +158,8 @@ def _matches(pattern: str, row: dict[str, Any], cfg: SelectConfig) -> bool:
     return bool(pattern) and re.search(pattern, row.get("source_type") or "", cfg.rules.pattern_flags) is not None
 
 
-def has_features(row: dict[str, Any], cfg: SelectConfig) -> bool:
-    return all(row.get(k) is not None for k in cfg.rules.feature_columns(cfg))
+def has_features(row: dict[str, Any], cfg: SelectConfig, columns: tuple[str, ...] | None = None) -> bool:
+    return all(row.get(k) is not None for k in columns or cfg.rules.feature_columns(cfg))
 
 
 def format_ok(row: dict[str, Any], cfg: SelectConfig) -> bool:
@@ -262,13 +262,20 @@ def notebook_benchmark_weights(hard: list[dict[str, Any]], cfg: SelectConfig) ->
     return list(merged), np.array(weights) / sum(weights)
 
 
-def _length_draw(rs: np.random.RandomState, lengths: list[int]) -> int:
+def _length_draw(rs: np.random.RandomState, lengths: np.ndarray) -> int:
     """data/filter.ipynb cell 21 (length_weights): 2^-rank over the pool in its order, rank 0 =
     longest, the ranks from numpy's argsort of argsort (so ties fall as the notebook's fall)."""
-    arr = np.array([int(t) for t in lengths])
-    ranks = len(arr) - 1 - np.argsort(np.argsort(arr))
+    ranks = len(lengths) - 1 - np.argsort(np.argsort(lengths))
     w = np.power(2.0, -ranks)
-    return int(rs.choice(len(arr), p=w / w.sum()))
+    return int(rs.choice(len(lengths), p=w / w.sum()))
+
+
+@dataclass
+class _Pool:
+    """One domain's hard rows in pool order: ids and their int64 lengths, deleted together."""
+
+    ids: list[str] = field(default_factory=list)
+    lengths: list[int] | np.ndarray = field(default_factory=list)
 
 
 def _draw_notebook(hard: list[dict[str, Any]], pre: list[dict[str, Any]], cfg: SelectConfig) -> list[dict[str, Any]]:
@@ -280,9 +287,13 @@ def _draw_notebook(hard: list[dict[str, Any]], pre: list[dict[str, Any]], cfg: S
     as data/filter.ipynb cell 22 (sampled_geminiall) filters it."""
     rs = np.random.RandomState(cfg.seed)
     chosen = {r["id"] for r in pre}
-    pools: dict[str, dict[str, dict[str, Any]]] = {}
+    pools: dict[str, _Pool] = {}
     for r in hard:
-        pools.setdefault(r["domain"], {})[r["id"]] = r
+        pool = pools.setdefault(r["domain"], _Pool())
+        pool.ids.append(r["id"])
+        pool.lengths.append(int(r["thinking_tokens"]))
+    for pool in pools.values():
+        pool.lengths = np.array(pool.lengths)  # int64, as the notebook's np.array of int()s
     all_domains = list(set([r["domain"] for r in hard]))  # cell 18: a set's order (PYTHONHASHSEED)
     bench_domains, bench_weights = notebook_benchmark_weights(hard, cfg)
     switch = _uniform_until(cfg)
@@ -295,11 +306,10 @@ def _draw_notebook(hard: list[dict[str, Any]], pre: list[dict[str, Any]], cfg: S
             raise ValueError(f"select: every benchmark domain ran dry at {len(chosen)} of select.size={cfg.size} "
                              "(data/filter.ipynb cell 21 (benchmark_sample) fails here); lower select.size")
         pool = pools[domain]
-        ids = list(pool)
-        pick = ids[_length_draw(rs, [pool[i]["thinking_tokens"] for i in ids])]
-        chosen.add(pick)
-        del pool[pick]
-        if not pool:
+        idx = _length_draw(rs, pool.lengths)
+        chosen.add(pool.ids.pop(idx))
+        pool.lengths = np.delete(pool.lengths, idx)
+        if not pool.ids:
             all_domains.remove(domain)
             if domain in bench_domains:
                 bench_weights = np.delete(bench_weights, bench_domains.index(domain))
@@ -331,7 +341,8 @@ def _check_unique_ids(rows: list[dict[str, Any]]) -> None:
 def select_s1k(rows: list[dict[str, Any]], cfg: SelectConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Returns (selection in order, funnel rows); exactly cfg.size rows or a ValueError."""
     _check_unique_ids(rows)
-    featured = [r for r in rows if has_features(r, cfg)]
+    columns = cfg.rules.feature_columns(cfg)
+    featured = [r for r in rows if has_features(r, cfg, columns)]
     formatted = [r for r in featured if format_ok(r, cfg)]
     hard = [r for r in formatted if is_hard(r, cfg)]
     _check_size(cfg, len(hard), "after the feature, format and difficulty filters")
