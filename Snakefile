@@ -25,6 +25,14 @@ report: "workflow/report/workflow.rst"
 #   snakemake --configfile config/default.yaml mine.yaml
 if not workflow.overwrite_configfiles:
     workflow.configfile("config/default.yaml")
+else:
+    # An overlay that switches a backend (distill.backend: oracle -> openai_compat) gets that
+    # section's options from the switching file on, not merged with the old backend's.
+    from snakemake.common.configfile import load_configfile
+    from s1kit.settings import switch_backend_options
+
+    switch_backend_options(config, [load_configfile(f) for f in workflow.overwrite_configfiles]
+                           + [dict(workflow.config_settings.config or {})])
 
 
 include: "workflow/rules/common.smk"

@@ -1,7 +1,7 @@
 """How long does selecting s1K take on a paper-sized pool, and how much memory?
 
-Builds a synthetic featurized pool shaped like the paper's 59K (PAPER.md "Data pipeline
-counts" and the per-source table): 16 sources with the paper's question counts and average
+Builds a synthetic featurized pool shaped like the paper's 59K (arXiv 2501.19393v3 §2.2 for the
+funnel counts, Table 7 for the sources): 16 sources with the paper's question counts and average
 thinking lengths (lognormal per source), 50 domains with Zipf-like sizes, about 45% of
 the questions hard (both attempt models wrong), a few % that fail the formatting filters,
 and AIME / GPQA / MATH-style source types so that preselection keeps a few hundred. Then
@@ -9,8 +9,11 @@ times ``select_s1k`` for 1,000 questions (the issue's budget: at most 2 s) and t
 ``s1kit select`` stage function (parquet in, five files out), median of --repeats runs,
 and the peak Python heap of one selection (tracemalloc) and the process's peak RSS.
 
-    .venv/bin/python benchmarks/bench_select.py
-    .venv/bin/python benchmarks/bench_select.py --pool 59029 --size 1000 --repeats 3 --seed 0
+    PYTHONHASHSEED=0 .venv/bin/python benchmarks/bench_select.py
+    PYTHONHASHSEED=0 .venv/bin/python benchmarks/bench_select.py --pool 59029 --size 1000 --repeats 3 --seed 0
+
+Both select.semantics are timed (notebook: config/s1.yaml's; kit: the tiny default's).
+PYTHONHASHSEED: the stage refuses semantics notebook without a fixed one.
 """
 
 from __future__ import annotations
@@ -53,11 +56,12 @@ SOURCES = [
 SUBS = ["algebra", "geometry", "number_theory", "counting", "physics", "chem"]
 MODELS = ("qwen7b", "qwen32b")
 BAD_FORMATS = ["[asy] draw((0,0)--(1,1)); [/asy] ", "![Image](fig.png) ", "p1. first part p2. ", "find **12x** "]
-# The paper's benchmark sources, as regexes on the published source_type strings.
+# config/s1.yaml's select section (semantics notebook; the kit's variant is timed beside it).
 CONFIG = SelectConfig(
-    size=1000, seed=0, attempt_models=MODELS,
-    benchmark_sources={"aime": BenchmarkSource(r"AIME"), "gpqa": BenchmarkSource(r"gpqa", weight=0.5)},
-    long_source_pattern=r"openaimath", long_min_tokens=5600, keep_asy_pattern=r"AIME", uniform_until=700,
+    size=1000, seed=0, attempt_models=MODELS, semantics="notebook",
+    benchmark_sources={"gpqa": BenchmarkSource(r"^Idavidrein/gpqa$", weight=0.5),
+                       "aime": BenchmarkSource(r"^qq8933/AIME_1983_2024$")},
+    long_source_pattern=r"qfq/openaimath", long_min_tokens=5600, keep_asy_pattern=r"AIME", uniform_until=700,
 )
 
 
@@ -110,33 +114,33 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic pool")
     args = ap.parse_args()
 
-    cfg = dataclasses.replace(CONFIG, size=args.size)
     t = time.perf_counter()
     rows = synthetic_pool(args.pool, seed=args.seed)
     built = time.perf_counter() - t
-    secs, (selection, funnel) = timed(lambda: select_s1k(rows, cfg), args.repeats)
-    tracemalloc.start()
-    select_s1k(rows, cfg)
-    heap = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    with tempfile.TemporaryDirectory() as tmp:
-        write_table(Path(tmp) / "featurized.parquet", rows)
-        stage, _ = timed(lambda: run("s1K", Path(tmp) / "featurized.parquet", Path(tmp) / "s1K", cfg,
-                                     Path(tmp) / "funnel.csv"), args.repeats)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
     print(f"synthetic pool: {len(rows):,} questions, {len({r['domain'] for r in rows})} domains, "
           f"built in {built:.1f} s (seed {args.seed})")
-    print("funnel: " + ", ".join(f"{f['step']} {f['count']:,}" for f in funnel))
-    doms = Counter(r["domain"] for r in selection)
-    print(f"selection: {len(selection):,} questions over {len(doms)} domains, "
-          f"avg thinking {sum(r['thinking_tokens'] for r in selection) / len(selection):,.0f} tokens")
-    print(f"select_s1k ({args.size:,} of {len(rows):,}), median of {args.repeats}: {secs:.3f} s "
-          f"(budget 2 s: {'ok' if secs <= 2 else 'OVER'})")
-    print(f"s1kit select stage (parquet in; dataset, ids, composition, sources, summary out), median of "
-          f"{args.repeats}: {stage:.3f} s")
-    print(f"peak Python heap of one select_s1k (tracemalloc): {heap / 2**20:.1f} MiB; "
-          f"peak RSS of this process: {rss:.0f} MiB")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_table(Path(tmp) / "featurized.parquet", rows)
+        for semantics in ("notebook", "kit"):
+            cfg = dataclasses.replace(CONFIG, size=args.size, semantics=semantics)
+            secs, (selection, funnel) = timed(lambda: select_s1k(rows, cfg), args.repeats)
+            tracemalloc.start()
+            select_s1k(rows, cfg)
+            heap = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            stage, _ = timed(lambda: run("s1K", Path(tmp) / "featurized.parquet", Path(tmp) / "s1K", cfg,
+                                         Path(tmp) / "funnel.csv"), args.repeats)
+            doms = Counter(r["domain"] for r in selection)
+            print(f"[semantics {semantics}] funnel: " + ", ".join(f"{f['step']} {f['count']:,}" for f in funnel))
+            print(f"  selection: {len(selection):,} questions over {len(doms)} domains, "
+                  f"avg thinking {sum(r['thinking_tokens'] for r in selection) / len(selection):,.0f} tokens")
+            print(f"  select_s1k ({args.size:,} of {len(rows):,}), median of {args.repeats}: {secs:.3f} s "
+                  f"(budget 2 s: {'ok' if secs <= 2 else 'OVER'})")
+            print(f"  s1kit select stage (parquet in; dataset, ids, composition, sources, summary out), median of "
+                  f"{args.repeats}: {stage:.3f} s")
+            print(f"  peak Python heap of one select_s1k (tracemalloc): {heap / 2**20:.1f} MiB")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak RSS of this process: {rss:.0f} MiB")
     sys.stdout.flush()
 
 

@@ -10,7 +10,10 @@ until interrupted: a teacher trace per question, "Yes" to every grading request,
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,17 +21,37 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 Route = Callable[[str, dict], "tuple[int, dict] | None"]
 
 
-class FakeAPI:
-    """Serves scripted (status, json) replies in order, then ``route(path, body)`` when given
-    (replies chosen by the request, for concurrent clients), then ``default``; records every
-    request's path, headers and body in ``hits``."""
+# Transport faults a script entry may name instead of (status, reply): what a flaky network,
+# proxy or overloaded server does (s1kit.llm.http must classify each, never crash on it).
+FAULTS = {
+    "truncate": "200 with a content-length the body never reaches (http.client.IncompleteRead)",
+    "truncate_error": "503 whose error body is cut short",
+    "reset": "the connection reset (RST) before any reply",
+    "close": "the connection closed before any reply (RemoteDisconnected)",
+    "bad_status": "a status line that is not HTTP (BadStatusLine)",
+    "hang": "headers sent, then no body until the client times out",
+    "trickle": "headers sent, then one byte every 50 ms (each read succeeds; the whole takes forever)",
+    "bad_json": "200 with a body that is not JSON",
+    "not_object": "200 with JSON that is not an object",
+}
 
-    def __init__(self, default: dict, route: Route | None = None, port: int = 0):
+
+class FakeAPI:
+    """Serves scripted replies in order, then ``route(path, body)`` when given (replies chosen
+    by the request, for concurrent clients), then ``default``; records every request's path,
+    headers and body in ``hits``. A script entry is (status, reply), (status, reply, headers)
+    or the name of a transport fault (``FAULTS``). ``echo``: strings added to every reply's
+    headers (``x-echo``) and to the body of every error reply, as a leaky proxy might."""
+
+    def __init__(self, default: dict, route: Route | None = None, port: int = 0, hang_s: float = 2.0,
+                 echo: list[str] | None = None):
         self.default = default
         self.route = route
-        self.script: list[tuple[int, dict]] = []
+        self.script: list = []
         self.hits: list[dict] = []
         self.lock = threading.Lock()
+        self.hang_s = hang_s
+        self.echo = list(echo or [])
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,19 +61,62 @@ class FakeAPI:
                     api.hits.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                      "body": body})
                     scripted = api.script.pop(0) if api.script else None
+                if isinstance(scripted, str):
+                    return self.fault(scripted)
                 routed = None if scripted or api.route is None else api.route(self.path, body)
-                status, reply = scripted or routed or (200, api.default)
-                data = json.dumps(reply).encode()
+                status, reply, *extra = scripted or routed or (200, api.default)
+                if status >= 400 and api.echo:
+                    reply = {**reply, "echo": " ".join(api.echo)}
+                self.reply(status, json.dumps(reply).encode(), extra[0] if extra else {})
+
+            def reply(self, status: int, data: bytes, headers: dict | None = None, length: int | None = None):
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
+                self.send_header("content-length", str(len(data) if length is None else length))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                if api.echo:
+                    self.send_header("x-echo", " ".join(api.echo))
                 self.end_headers()
                 self.wfile.write(data)
+                self.wfile.flush()
+
+            def fault(self, kind: str) -> None:
+                self.close_connection = True
+                data = json.dumps(api.default).encode()
+                if kind == "truncate":
+                    self.reply(200, data[: len(data) // 2], length=len(data))
+                elif kind == "truncate_error":
+                    self.reply(503, b'{"error": "overloa', length=200)
+                elif kind == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                elif kind == "close":
+                    pass
+                elif kind == "bad_status":
+                    self.wfile.write(b"GARBAGE\r\n\r\n")
+                elif kind in ("hang", "trickle"):
+                    self.reply(200, b"", length=len(data))
+                    end = time.monotonic() + api.hang_s
+                    while time.monotonic() < end:
+                        time.sleep(0.05)
+                        if kind == "trickle":
+                            try:
+                                self.wfile.write(b" ")
+                                self.wfile.flush()
+                            except OSError:
+                                return
+                elif kind == "bad_json":
+                    self.reply(200, b"<html>502 Bad Gateway</html>")
+                elif kind == "not_object":
+                    self.reply(200, b'["not", "an", "object"]')
+                else:
+                    raise ValueError(f"unknown fault {kind!r}; known: {sorted(FAULTS)}")
 
             def log_message(self, *args):
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True  # a hanging reply never blocks close()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
@@ -96,7 +162,6 @@ def canned(path: str, body: dict) -> tuple[int, dict]:
 
 def main() -> None:
     import argparse
-    import time
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=8765)

@@ -271,10 +271,11 @@ def test_msc_domains_with_the_official_rubric(paper_run):
             if h["body"]["system"][0]["text"].startswith(SYSTEM_PROMPT)]
     assert len(sent) == len(CASES)
     systems = {h["body"]["system"][0]["text"] for h in sent}
-    assert len(systems) == 1  # one shared, cacheable prefix: instructions + the 61-code rubric
-    assert "## Classification rubrics\n" in systems.pop()
-    assert sorted(h["body"]["messages"][0]["content"] for h in sent) == sorted(f"## Question\n{c['question']}"
-                                                                               for c in CASES)
+    assert systems == {SYSTEM_PROMPT}  # config/s1.yaml rubric_in: user, the official layout
+    users = sorted(h["body"]["messages"][0]["content"] for h in sent)
+    assert [u.split("\n\n## Classification rubrics\n")[0] for u in users] == sorted(
+        f"## Question\n{c['question']}" for c in CASES)
+    assert len({u.split("\n\n## Classification rubrics\n")[1] for u in users}) == 1  # the 61-code rubric
     ledger = [json.loads(x) for x in paper_run["first"]["results/features/domains.ledger.jsonl"].decode().splitlines()]
     assert [x["id"] for x in ledger] == [q["id"] for q in qs] and [x["ok"] for x in ledger] == [True] * 5 + [False]
     wd = paper_run["wd"]

@@ -65,6 +65,8 @@ def test_scaling_methods_table_groups_by_setting_prefix(tmp_path):
     for (tok, acc), budget in zip(FIG1_AIME24[:5], (500, 1000, 2000, 4000, 8000)):
         write_result(tmp_path, "s1-32B", f"bf-{budget}", "aime24_nofigures", acc / 100, tok)
     write_result(tmp_path, "s1-32B", "wait-2", "aime24_nofigures", 0.533, 6657)  # not a bf-* run
+    # Control per run from the run's AVERAGE thinking (not results.json's control): tcc-1000
+    # averaged 3000 > 1000 (out), tcc-4000 averaged 4000 <= 4000 (in) -> 50%.
     write_result(tmp_path, "s1-32B", "tcc-1000", "aime24_nofigures", 0.4, 3000, control=0.2)
     write_result(tmp_path, "s1-32B", "tcc-4000", "aime24_nofigures", 0.3, 4000, control=0.6)
     evals = load_eval_results(sorted(tmp_path.rglob("results.json")))
@@ -73,7 +75,7 @@ def test_scaling_methods_table_groups_by_setting_prefix(tmp_path):
     bf = data[data["method"] == "budget forcing"].iloc[0]
     assert (bf["runs"], bf["control"], bf["performance"]) == (5, 100.0, 50.0)
     tcc = data[data["method"] == "token-conditional control"].iloc[0]
-    assert tcc["control"] == pytest.approx(40.0)
+    assert tcc["control"] == pytest.approx(50.0)
     assert tcc["scaling"] == pytest.approx((30.0 - 40.0) / math.log2(4000 / 3000), abs=1e-3)
     assert list(display["Method"]) == ["budget forcing", "token-conditional control"]
 

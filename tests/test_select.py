@@ -158,8 +158,63 @@ def test_preselection_larger_than_size_errors():
 def test_config_validation():
     with pytest.raises(ValueError, match="domain_sampling"):
         SelectConfig(domain_sampling="random")
+    with pytest.raises(ValueError, match="select.semantics"):
+        SelectConfig(semantics="official")
+    assert SelectConfig().semantics == "kit"
     with pytest.raises(ValueError, match="select.size"):
         SelectConfig(size=0)
+
+
+# ---- semantics notebook (hand-worked; tests/test_select_notebook.py runs the notebook itself) --
+
+
+def test_notebook_semantics_format_filters():
+    """data/filter.ipynb cell 7 (no_weird_string): plain-text tests; AIME [asy] kept whatever fires."""
+    c = cfg(semantics="notebook", keep_asy_pattern="AIME")
+    assert not format_ok(row("step3. then"), c) and format_ok(row("step3. then"), cfg())  # "p3." occurs
+    assert format_ok(row("part p01. x"), c) and not format_ok(row("part p01. x"), cfg())  # no "p1."
+    assert format_ok(row("see ![image](a)"), c) and not format_ok(row("see ![image](a)"), cfg())
+    assert not format_ok(row("see ![Image](a)"), c)
+    assert not format_ok(row("p999. x"), c) and format_ok(row("p1000 x"), c) and format_ok(row("p0. x"), c)
+    aime = dict(source_type="qq8933/AIME_1983_2024")
+    assert format_ok(row("[asy] x [/asy] p1. and **12**", **aime), c)  # the exemption covers every filter
+    assert not format_ok(row("p1. without a figure", **aime), c)
+    assert not format_ok(row("[asy] x", source_type="aime_mirror"), c)  # case-sensitive 'AIME' in source_type
+    assert format_ok(row("[asy] x", source_type="aime_mirror"), cfg(keep_asy_pattern="AIME"))  # kit: any case
+
+
+def test_notebook_semantics_needs_the_teacher_grade():
+    """data/filter.ipynb cell 4 (no_nans): every feature, the teacher grade too."""
+    r = row(teacher=None)
+    assert has_features(r, cfg()) and not has_features(r, cfg(semantics="notebook"))
+
+
+def test_notebook_semantics_benchmark_weights():
+    """data/filter.ipynb cell 17 (enlarge_ratio), worked by hand. Hard AIME rows: A x3, B x1
+    (total 4); hard GPQA rows: A x2, C x4 (total 6), teacher grade ignored. Ratio 0.5 x 4 / 6;
+    GPQA: A int(0.67) = 0, C int(1.33) = 1. gpqa + aime: A 0 + 3, C 1, then B 1."""
+    c = cfg(semantics="notebook", benchmark_sources={"gpqa": BenchmarkSource("gpqa", 0.5),
+                                                     "aime": BenchmarkSource("aime", 1.0)})
+    hard = ([row(source_type="aime", domain=d, teacher=False) for d in "AAAB"]
+            + [row(source_type="gpqa", domain=d) for d in "AACCCC"] + [row(domain="Z")])
+    domains, weights = sel.notebook_benchmark_weights(hard, c)
+    assert domains == ["A", "C", "B"]
+    assert weights.tolist() == [3 / 5, 1 / 5, 1 / 5]
+    # a GPQA domain truncated to 0 and absent from AIME is dropped (Counter's +)
+    domains, _ = sel.notebook_benchmark_weights(hard + [row(source_type="gpqa", domain="Q")], c)
+    assert domains == ["A", "C", "B"]
+
+
+def test_notebook_semantics_pools_keep_the_preselected():
+    """data/filter.ipynb cell 21 (selected_qhash): a draw of a preselected question adds nothing.
+    One domain of 3 rows, 2 preselected (the longest): size 3 needs every row, so the loop
+    keeps drawing until the third is picked, in pool order at the end (cell 22)."""
+    rows = [row(domain="D", tokens=5, rid="x"), row(source_type="aime", domain="D", tokens=30, rid="a"),
+            row(source_type="aime", domain="D", tokens=20, rid="b")]
+    c = cfg(semantics="notebook", size=3, uniform_until=100)
+    selection, funnel = select_s1k(rows, c)
+    assert [r["id"] for r in selection] == ["x", "a", "b"]
+    assert [f["count"] for f in funnel][-2:] == [2, 3]
 
 
 # ---- determinism --------------------------------------------------------------------
@@ -231,7 +286,9 @@ def test_benchmark_weights_follow_source_weights():
     assert 1.6 < c["D0"] / c["D1"] < 2.5
 
 
-def test_select_s1k_builds_weights_from_preselected_benchmarks(monkeypatch):
+def test_kit_semantics_builds_weights_from_preselected_benchmarks(monkeypatch):
+    """semantics kit only: each preselected benchmark row adds its source's weight to its
+    domain (semantics notebook: test_notebook_semantics_benchmark_weights)."""
     seen = {}
     real = sel.sample_domains
 
@@ -243,7 +300,7 @@ def test_select_s1k_builds_weights_from_preselected_benchmarks(monkeypatch):
     rows = [row(source_type="aime", domain="A"), row(source_type="aime", domain="A"),
             row(source_type="gpqa", domain="G"), row(source_type="gpqa", domain="A"),
             row(source_type="aime", domain="X", teacher=False)] + domain_pool(5, 3)
-    select_s1k(rows, cfg(size=10))
+    select_s1k(rows, cfg(size=10, semantics="kit"))
     assert seen["domain_weights"] == {"A": 2.5, "G": 0.5}
     assert seen["already"] == 4 and seen["uniform_until"] == 5
     select_s1k(rows, cfg(size=10, domain_sampling="uniform"))

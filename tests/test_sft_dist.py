@@ -118,6 +118,50 @@ def test_resume_refuses_a_checkpoint_of_another_run(setup):
     # (settings outside the run's identity, e.g. peak_flops, do resume: test_kill_and_resume_...)
 
 
+class _Evil:
+    """Unpickled without weights_only, it runs a shell command."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+def test_resume_loads_only_files_the_kit_wrote(setup, tmp_path):
+    """Issue #16 item 8: the loop's state is JSON, not a pickle; every checkpoint file is
+    checked against the sha256 recorded when it was written before anything is unpickled;
+    and accelerate's own files load with weights_only=True even when the checksums are forged."""
+    import torch
+
+    from s1kit.provenance import file_sha256
+    from s1kit.sft.train import MARKER, STATE_FILE
+
+    root = setup
+    killed = _train(root, "tampered", env_extra={KILL_AT_STEP_ENV: "3"}, save_steps=2)
+    assert killed.returncode in (-9, 137), killed.stderr[-2000:]
+    ckpt = root / "tampered" / "checkpoints" / "step-000002"
+    names = {p.name for p in ckpt.iterdir()}
+    assert STATE_FILE in names and not any(n.startswith("custom_checkpoint") for n in names)
+    assert json.loads((ckpt / STATE_FILE).read_text())["step"] == 2
+    marker = json.loads((ckpt / MARKER).read_text())
+    assert set(marker["files"]) == names - {MARKER}
+    pwned = tmp_path / "PWNED"
+    # a swapped file: refused before loading, named
+    victim = ckpt / "optimizer.bin"
+    torch.save(_Evil(pwned), victim)
+    r = _train(root, "tampered", save_steps=2)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert f"{victim} differ(s) from what s1kit wrote" in r.stderr
+    assert not pwned.exists() and not (root / "tampered" / "metrics.json").exists()
+    # forged checksums too: torch's weights_only=True loading still refuses to run the pickle
+    marker["files"]["optimizer.bin"] = file_sha256(victim)
+    (ckpt / MARKER).write_text(json.dumps(marker))
+    r = _train(root, "tampered", save_steps=2)
+    assert r.returncode != 0 and "Weights only load failed" in r.stderr, r.stderr[-2000:]
+    assert not pwned.exists()
+
+
 def test_metrics_json_keys(setup):
     m = json.loads((setup / "one" / "metrics.json").read_text())
     # read by the paper stage (claims.yaml): steps, train_runtime_s, samples_cut_frac, gpu_hours

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from s1kit.settings import from_dict, load_json_arg
 
+SPEND_CAP_EXIT = 3  # a stage stopped at its spend cap (s1kit.llm.spend): raise the cap and rerun
+
 
 def _collect_source(a: argparse.Namespace) -> None:
     from s1kit.collect import write_source
@@ -91,7 +93,7 @@ def _distill(a: argparse.Namespace) -> None:
 def _attempts(a: argparse.Namespace) -> None:
     from s1kit.features.attempts import generate_attempts
 
-    n = generate_attempts(a.model, a.name, a.pool, a.out, a.max_new_tokens, a.batch_size, a.seed)
+    n = generate_attempts(a.model, a.name, a.pool, a.out, a.max_new_tokens, a.batch_size, a.seed, a.semantics)
     print(f"{a.name}: {n} attempts -> {a.out}")
 
 
@@ -101,7 +103,8 @@ def _grade(a: argparse.Namespace) -> None:
 
     job = job_from_dict(load_json_arg(a.llm_json, "--llm-json"), "featurize.grader.llm")
     print(json.dumps(grade(a.attempts, a.pool, a.out, text_field=a.text_field, backend=a.backend,
-                           prompt_path=a.prompt, job=job, ledger_out=a.ledger, agreement_out=a.agreement_out)))
+                           prompt_path=a.prompt, job=job, ledger_out=a.ledger, agreement_out=a.agreement_out,
+                           semantics=a.semantics)))
 
 
 def _grade_agreement(a: argparse.Namespace) -> None:
@@ -250,9 +253,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "distill": (_distill, [("--pool",), ("--teacher",), ("--backend",), ("--options-json",), ("--model",),
                                ("--params-json",), ("--llm-json",), ("--out-traces",), ("--out-ledger",)]),
         "attempts": (_attempts, [("--model",), ("--name",), ("--pool",), ("--out",), ("--max-new-tokens", int),
-                                 ("--batch-size", int), ("--seed", int)]),
+                                 ("--batch-size", int), ("--seed", int), ("--semantics",)]),
         "grade": (_grade, [("--attempts",), ("--pool",), ("--out",), ("--text-field",), ("--backend",),
-                           ("--prompt",), ("--llm-json",), ("--ledger",), ("--agreement-out",)]),
+                           ("--prompt",), ("--llm-json",), ("--ledger",), ("--agreement-out",), ("--semantics",)]),
         "grade-agreement": (_grade_agreement, [("--a",), ("--b",), ("--out",)]),
         "domains": (_domains, [("--pool",), ("--out",), ("--backend",), ("--rubric",), ("--llm-json",),
                                ("--ledger",)]),
@@ -286,7 +289,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 "--dest": "resources/hub", "--text-field": "attempt", "domains --backend": "metadata", "--config-json": "{}",
                 "--options-json": "{}", "--params-json": "{}", "--llm-json": "{}", "distill --model": "", "retrace --model": "",
                 "grade --backend": "math_verify", "--question-field": "question", "--solution-field": "solution",
-                "--thinking-count": "words", "--claims-json": "{}", "--domain-column": "cot_type"}
+                "--thinking-count": "words", "--claims-json": "{}", "--domain-column": "cot_type",
+                "--semantics": "kit"}
     for name, (fn, flags) in commands.items():
         p = sub.add_parser(name)
         for spec in flags:
@@ -323,12 +327,23 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(argv[0] if argv else None).parse_args(argv)
     from s1kit.provenance import record
 
+    from s1kit.llm.spend import SpendCapReached
+    from s1kit.secrets import scrub
+
     try:
         # every subcommand leaves a provenance record beside each output (s1kit/provenance.py)
         rc = record(argv, args, lambda: args.func(args))
+    except SpendCapReached as e:
+        print(f"s1kit {args.command}: {scrub(str(e))}", file=sys.stderr)
+        return SPEND_CAP_EXIT
     except (ValueError, KeyError, OSError) as e:
-        print(f"s1kit {args.command}: error: {e}", file=sys.stderr)
+        print(f"s1kit {args.command}: error: {scrub(str(e))}", file=sys.stderr)
         return 2
+    except Exception:  # noqa: BLE001 - a bug: the traceback, without any secret in it
+        import traceback
+
+        print(scrub(traceback.format_exc()), file=sys.stderr, end="")
+        return 1
     return int(rc or 0)
 
 

@@ -1,4 +1,4 @@
-"""Decontamination (word n-gram overlap) and exact deduplication.
+"""Decontamination (word n-gram overlap; arXiv 2501.19393v3 §2.1) and exact deduplication.
 
 The official rule (`data/decontaminate_util.py:6 (normalize_string)`,
 `data/decontaminate_util.py:14 (word_ngrams)`): text is lower-cased and split on

@@ -1,4 +1,4 @@
-"""Distill stage: a teacher's thinking and attempt for every pool question (PAPER.md step 2)."""
+"""Distill stage: a teacher's thinking and attempt for every pool question (arXiv 2501.19393v3 §2.1)."""
 
 from __future__ import annotations
 
@@ -27,18 +27,21 @@ TRACE_SCHEMA = pa.schema(
 
 def distill(pool_path: str | Path, out_traces: str | Path, out_ledger: str | Path, teacher: str,
             backend: str, options: dict[str, Any], model: str | None = None,
-            params: dict[str, Any] | None = None, llm: dict[str, Any] | None = None) -> dict[str, int]:
+            params: dict[str, Any] | None = None, llm: dict[str, Any] | None = None,
+            where: str = "distill.llm") -> dict[str, int]:
     """Every call goes through the cached client (s1kit.llm.client): a rerun after a crash or
     a deleted output pays for nothing already answered. `llm` holds the client's settings
-    (max_retries, rpm, workers, retry_failures, prices)."""
+    (max_retries, rpm, workers, retry_failures, prices, max_cost_usd), config key `where`.
+    At the spend cap the client raises SpendCapReached: the answers so far are cached and
+    listed in the ledger's ``.partial`` file, the outputs are not written."""
     llm = dict(llm or {})
     workers = llm.pop("workers", 4)
     partial = Path(out_ledger).with_name(Path(out_ledger).name + ".partial")
     partial.unlink(missing_ok=True)
     try:
-        client = make_client(backend, options, ledger_path=partial, **llm)
+        client = make_client(backend, options, ledger_path=partial, where=where, **llm)
     except ValueError as e:
-        raise ValueError(f"config distill: {e}") from None
+        raise ValueError(f"config {where.rsplit('.', 1)[0]}: {e}") from None
     rows = read_table(pool_path, required=QUESTION_FIELDS).to_pylist()
     requests = [Request(model=model or teacher, messages=({"role": "user", "content": r["question"]},),
                         params=dict(params or {})) for r in rows]

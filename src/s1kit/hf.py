@@ -19,6 +19,8 @@ def tokenizer_path(model_dir: str | Path) -> str:
 
 
 def load_tokenizer(model_dir: str | Path, **kwargs):
+    if kwargs.get("trust_remote_code"):  # the kit's stages never run code shipped with a model
+        raise ValueError(f"{model_dir}: trust_remote_code is not allowed here")
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(tokenizer_path(model_dir), **kwargs)

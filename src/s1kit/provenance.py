@@ -312,6 +312,7 @@ def _warn(e: BaseException) -> None:
 def write_records(argv: list[str], args: argparse.Namespace, paths: list[str],
                   before: dict[str, dict | None], started: str, ended: str, seconds: float) -> list[Path]:
     from s1kit.records import atomic_write_text
+    from s1kit.secrets import scrub
 
     after = {p: _snapshot(p) for p in paths}
     out_files: list[str] = []
@@ -381,7 +382,8 @@ def write_records(argv: list[str], args: argparse.Namespace, paths: list[str],
         if not _under_results(entry["path"]) and any(_inside(entry["path"], d) for d in dirs):
             continue  # outside results/ no sidecars inside an output directory: the directory's tells
         side = sidecar_path(entry["path"])
-        atomic_write_text(side, json.dumps({**rec, "output": entry}, indent=1, sort_keys=True) + "\n")
+        # secrets by value too (s1kit.secrets): a key pasted into a flag of any name
+        atomic_write_text(side, json.dumps(scrub({**rec, "output": entry}), indent=1, sort_keys=True) + "\n")
         written.append(side)
     return written
 

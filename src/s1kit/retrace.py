@@ -1,7 +1,7 @@
 """Retrace: the same selected questions with another teacher's traces (s1K-1.1 = s1K + DeepSeek-R1).
 
 s1.1 reuses s1K's 1,000 questions and replaces the Gemini traces with DeepSeek-R1's
-(PAPER.md step 2). ``retrace`` distills only the selected questions with the new teacher
+(arXiv 2501.19393v3 Appendix A). ``retrace`` distills only the selected questions with the new teacher
 (through the cached client, so a rerun pays nothing twice), grades the new attempts with
 math-verify, recounts thinking tokens, and writes a selection directory with the same
 files as ``s1kit select`` (dataset.parquet, ids.txt, composition.csv, sources.csv,
@@ -34,7 +34,7 @@ def retrace(base_dataset: str | Path, pool: str | Path, length_tokenizer: str | 
     work = Path(work_dir)
     write_table(work / "pool.parquet", pool_rows, schema=pool_table.schema)
     calls = distill(work / "pool.parquet", work / "traces.parquet", work / "ledger.jsonl", teacher, backend,
-                    options, model=model, params=params, llm=llm)
+                    options, model=model, params=params, llm=llm, where=f"retrace.{Path(out_dir).name}.llm")
     grade(work / "traces.parquet", work / "pool.parquet", work / "grades.parquet")
     traces = {r["id"]: r for r in read_table(work / "traces.parquet").to_pylist()}
     grades = {r["id"]: r["correct"] for r in read_table(work / "grades.parquet").to_pylist()}

@@ -1,15 +1,30 @@
-"""Select stage: s1K and the paper's ablation sets (PAPER.md step 4, Table 2), seeded.
+"""Select stage: s1K and the paper's ablation sets (arXiv 2501.19393v3 §2.2, Appendix C.4, Table 2), seeded.
 
-s1K follows the official notebook: quality filters, the difficulty filter, the
-benchmark-related preselection, then domain-diverse sampling (uniform over domains until
-`uniform_until` questions are selected, then weighted by the benchmark questions' domains)
-with 2^-rank length weighting inside a domain (rank 0 = longest thinking) and removal of
-exhausted domains. `domain_sampling: uniform` gives the paper text's variant. Unlike the
-notebook, every random draw comes from one numpy Generator seeded from the config,
-source types are matched by regular expressions so that both the published strings and
-the kit's regenerated ones are recognised, and a pool too small for select.size is an
-error instead of a short selection.
+s1K follows the official notebook (data/filter.ipynb cell 4 (no_nans) to cell 22
+(sampled_geminiall)): the feature filter, the format filters, the difficulty filter, the
+benchmark-related preselection, then domain-diverse
+sampling (uniform over domains until `uniform_until` questions are selected, then weighted
+by the benchmark questions' domains) with 2^-rank length weighting inside a domain (rank 0
+= longest thinking) and removal of exhausted domains. `domain_sampling: uniform` gives the
+paper text's variant (uniform throughout).
 
+`select.semantics` picks one of two rule sets (RULES), resolved once per config:
+
+- ``notebook``: the notebook exactly. Cell 4 requires every feature, the teacher grade
+  included; cell 7's plain-text format filters, with AIME `[asy]` questions kept whatever
+  else fires; cell 17's benchmark weights (domain counts over all hard benchmark rows, each
+  benchmark scaled against the weight-1.0 one and truncated with int()); cells 19/21's
+  pools that still hold the preselected questions; and one ``RandomState(select.seed)``
+  making the notebook's numpy calls in the notebook's order after ``np.random.seed``. The
+  domain list is a set's order, as in cell 18, so it depends on PYTHONHASHSEED: the stage
+  requires a fixed one (the rule sets 0). tests/test_select_notebook.py runs the
+  notebook's own cells beside it.
+- ``kit``: one numpy Generator, regular expressions matched case-insensitively, weights
+  from the preselected rows, preselected rows taken out of the pools, domains in sorted
+  order and lengths ranked with ties broken by id, so the result depends on nothing but
+  the pool and the seed.
+
+In both, a pool too small for select.size is an error instead of a short selection.
 `overlap` is the review mode: the kit's s1K ids against the published s1K's question
 hashes (docs/select.md).
 """
@@ -17,9 +32,13 @@ hashes (docs/select.md).
 from __future__ import annotations
 
 import json
+import operator
+import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +47,7 @@ import numpy as np
 from s1kit.records import atomic_write_text, question_hash, read_jsonl, read_table, write_csv, write_table
 
 SELECTIONS = ("s1K", "1K-random", "1K-diverse", "1K-longest", "59K-full")
+SEMANTICS = ("notebook", "kit")
 FUNNEL_COLUMNS = ["step", "count", "description"]
 FUNNEL_STEPS = {
     "collected": "questions in the decontaminated, deduplicated pool",
@@ -43,17 +63,21 @@ COMPOSITION_COLUMNS = ["domain", "questions", "thinking_tokens"]
 SOURCES_COLUMNS = ["source", "questions", "thinking_tokens", "avg_thinking_tokens"]
 SOURCE_TYPES_COLUMNS = ["source_type", "questions", "thinking_tokens", "avg_thinking_tokens"]
 OUTPUTS = ("dataset.parquet", "ids.txt", "composition.csv", "sources.csv", "source_types.csv", "summary.json")
+# The kit's format filters (semantics kit).
 FORMAT_FILTERS = {
     "asy": re.compile(r"\[asy\]"),
     "image": re.compile(r"!\[Image\]", re.IGNORECASE),
     "enumeration": re.compile(r"\bp\d{1,3}\."),
     "bold_digits": re.compile(r"\*\*(?=.*\d)[^\s\]]*\*\*"),
 }
+# data/filter.ipynb cell 7 (no_weird_string) searches the plain strings "p1." ... "p999.";
+# one of them occurs exactly where this (unanchored) pattern matches, in one pass.
+NOTEBOOK_ENUMERATION = re.compile(r"p[1-9]\d{0,2}\.")
 
 
 @dataclass(frozen=True)
 class BenchmarkSource:
-    pattern: str = field(metadata={"help": "regex on source_type (case-insensitive)"})
+    pattern: str = field(metadata={"help": "regex on source_type (case-insensitive under semantics kit)"})
     weight: float = field(default=1.0, metadata={"help": "weight of its domains after uniform_until"})
 
 
@@ -68,30 +92,78 @@ class SelectConfig:
     keep_asy_pattern: str = field(default="", metadata={"help": "sources whose [asy] figures are kept (AIME)"})
     uniform_until: int = field(default=700, metadata={"help": "switch to benchmark-weighted domains here"})
     domain_sampling: str = field(default="notebook", metadata={"help": "notebook | uniform"})
+    semantics: str = field(default="kit", metadata={"help": "notebook (the official notebook exactly) | kit"})
 
     def __post_init__(self) -> None:
         if self.domain_sampling not in ("notebook", "uniform"):
             raise ValueError(f"select.domain_sampling must be 'notebook' or 'uniform', got {self.domain_sampling!r}")
+        if self.semantics not in SEMANTICS:
+            raise ValueError(f"select.semantics must be one of {list(SEMANTICS)}, got {self.semantics!r}")
         if self.size < 1:
             raise ValueError(f"select.size must be >= 1, got {self.size}")
+        if self.semantics == "notebook" and self.benchmark_sources and reference_benchmark(self) is None:
+            raise ValueError("select.benchmark_sources: semantics notebook scales every benchmark against the one "
+                             "with weight 1.0 (AIME in data/filter.ipynb cell 17 (enlarge_ratio)); none has it")
+
+    @property
+    def rules(self) -> Rules:
+        return RULES[self.semantics]
 
 
-def _matches(pattern: str, row: dict[str, Any]) -> bool:
-    return bool(pattern) and re.search(pattern, row.get("source_type") or "", re.IGNORECASE) is not None
+def reference_benchmark(cfg: SelectConfig) -> str | None:
+    """The benchmark the others are scaled against under semantics notebook: the first with weight 1.0."""
+    return next((name for name, b in cfg.benchmark_sources.items() if b.weight == 1.0), None)
 
 
-def has_features(row: dict[str, Any], cfg: SelectConfig) -> bool:
-    needed = [row.get("thinking"), row.get("domain"), row.get("thinking_tokens")]
-    needed += [row.get(f"{m}_correct") for m in cfg.attempt_models]
-    return all(v is not None for v in needed)
+# ---- the two rule sets ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What select.semantics changes; SelectConfig.rules picks one of RULES."""
+
+    pattern_flags: int  # re flags of the source_type patterns
+    feature_columns: Callable[[SelectConfig], tuple[str, ...]]
+    format_ok: Callable[[dict[str, Any], SelectConfig], bool]
+    draw: Callable[[list[dict[str, Any]], list[dict[str, Any]], SelectConfig], list[dict[str, Any]]]
+
+
+def _features_kit(cfg: SelectConfig) -> tuple[str, ...]:
+    return ("thinking", "domain", "thinking_tokens", *(f"{m}_correct" for m in cfg.attempt_models))
+
+
+def _features_notebook(cfg: SelectConfig) -> tuple[str, ...]:
+    # data/filter.ipynb cell 4 (no_nans): every feature, the teacher grade (isgeminicorrect) too.
+    return (*_features_kit(cfg), "teacher_correct")
+
+
+def _format_ok_kit(row: dict[str, Any], cfg: SelectConfig) -> bool:
+    q = row["question"] or ""
+    for name, rx in FORMAT_FILTERS.items():
+        if rx.search(q) and not (name == "asy" and _matches(cfg.keep_asy_pattern, row, cfg)):
+            return False
+    return True
+
+
+def _format_ok_notebook(row: dict[str, Any], cfg: SelectConfig) -> bool:
+    """data/filter.ipynb cell 7 (no_weird_string): plain-text tests, `![Image]` case-sensitive;
+    a question with `[asy]` from a keep_asy source is kept whatever else fires."""
+    q = row["question"] or ""
+    clean = ("[asy]" not in q and "![Image]" not in q and not NOTEBOOK_ENUMERATION.search(q)
+             and not FORMAT_FILTERS["bold_digits"].search(q))
+    return clean or ("[asy]" in q and _matches(cfg.keep_asy_pattern, row, cfg))
+
+
+def _matches(pattern: str, row: dict[str, Any], cfg: SelectConfig) -> bool:
+    return bool(pattern) and re.search(pattern, row.get("source_type") or "", cfg.rules.pattern_flags) is not None
+
+
+def has_features(row: dict[str, Any], cfg: SelectConfig, columns: tuple[str, ...] | None = None) -> bool:
+    return all(row.get(k) is not None for k in columns or cfg.rules.feature_columns(cfg))
 
 
 def format_ok(row: dict[str, Any], cfg: SelectConfig) -> bool:
-    q = row["question"] or ""
-    for name, rx in FORMAT_FILTERS.items():
-        if rx.search(q) and not (name == "asy" and _matches(cfg.keep_asy_pattern, row)):
-            return False
-    return True
+    return cfg.rules.format_ok(row, cfg)
 
 
 def is_hard(row: dict[str, Any], cfg: SelectConfig) -> bool:
@@ -99,20 +171,25 @@ def is_hard(row: dict[str, Any], cfg: SelectConfig) -> bool:
 
 
 def benchmark_of(row: dict[str, Any], cfg: SelectConfig) -> str | None:
-    return next((name for name, b in cfg.benchmark_sources.items() if _matches(b.pattern, row)), None)
+    return next((name for name, b in cfg.benchmark_sources.items() if _matches(b.pattern, row, cfg)), None)
 
 
 def is_preselected(row: dict[str, Any], cfg: SelectConfig) -> bool:
+    """Teacher-correct benchmark rows, and teacher-correct long-source rows longer than
+    long_min_tokens (data/filter.ipynb cell 14 (selected_qhashes))."""
     if not row.get("teacher_correct"):
         return False
     if benchmark_of(row, cfg):
         return True
-    return _matches(cfg.long_source_pattern, row) and row["thinking_tokens"] > cfg.long_min_tokens
+    return _matches(cfg.long_source_pattern, row, cfg) and row["thinking_tokens"] > cfg.long_min_tokens
 
 
 def by_length(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Longest thinking first; ties broken by id so the order is total."""
     return sorted(rows, key=lambda r: (-r["thinking_tokens"], r["id"]))
+
+
+# ---- semantics kit: one Generator, preselected rows out of the pools ------------------
 
 
 def sample_domains(rows: list[dict[str, Any]], n: int, rng: np.random.Generator, *, length_weighted: bool,
@@ -144,22 +221,13 @@ def sample_domains(rows: list[dict[str, Any]], n: int, rng: np.random.Generator,
     return picked
 
 
-def _check_size(cfg: SelectConfig, eligible: int, what: str) -> None:
-    if cfg.size > eligible:
-        raise ValueError(f"select.size={cfg.size} but only {eligible} questions are eligible ({what}); "
-                         f"lower select.size or grow the pool")
+def _uniform_until(cfg: SelectConfig) -> int | None:
+    return cfg.uniform_until if cfg.domain_sampling == "notebook" else None
 
 
-def select_s1k(rows: list[dict[str, Any]], cfg: SelectConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Returns (selection in order, funnel rows); exactly cfg.size rows or a ValueError."""
-    rng = np.random.default_rng(cfg.seed)
-    featured = [r for r in rows if has_features(r, cfg)]
-    formatted = [r for r in featured if format_ok(r, cfg)]
-    hard = [r for r in formatted if is_hard(r, cfg)]
-    _check_size(cfg, len(hard), "after the feature, format and difficulty filters")
-    pre = [r for r in by_length(hard) if is_preselected(r, cfg)]
-    if len(pre) > cfg.size:
-        raise ValueError(f"{len(pre)} questions preselected, more than select.size={cfg.size}")
+def _draw_kit(hard: list[dict[str, Any]], pre: list[dict[str, Any]], cfg: SelectConfig) -> list[dict[str, Any]]:
+    """Preselected rows first (longest first), then draws from the other hard rows; each
+    preselected benchmark row adds its source's weight to its domain."""
     weights: Counter[str] = Counter()
     for r in pre:
         name = benchmark_of(r, cfg)
@@ -167,12 +235,121 @@ def select_s1k(rows: list[dict[str, Any]], cfg: SelectConfig) -> tuple[list[dict
             weights[r["domain"]] += cfg.benchmark_sources[name].weight
     pre_ids = {r["id"] for r in pre}
     rest = [r for r in hard if r["id"] not in pre_ids]
-    sampled = sample_domains(
-        rest, cfg.size - len(pre), rng, length_weighted=True, already=len(pre),
-        uniform_until=cfg.uniform_until if cfg.domain_sampling == "notebook" else None,
-        domain_weights=dict(weights),
-    )
-    selection = pre + sampled
+    sampled = sample_domains(rest, cfg.size - len(pre), np.random.default_rng(cfg.seed), length_weighted=True,
+                             already=len(pre), uniform_until=_uniform_until(cfg), domain_weights=dict(weights))
+    return pre + sampled
+
+
+# ---- semantics notebook: the official notebook's sampling ------------------------------
+
+
+def notebook_benchmark_weights(hard: list[dict[str, Any]], cfg: SelectConfig) -> tuple[list[str], np.ndarray]:
+    """data/filter.ipynb cell 17 (benchmark_domain): per benchmark, the domain counts of all
+    hard rows of its source (teacher grade ignored); every benchmark but the reference
+    scaled by weight x reference total / own total and truncated with int(); the counters
+    added in config order (Counter's +, which drops domains at 0); then normalised."""
+    counts = {name: Counter([r["domain"] for r in hard if _matches(b.pattern, r, cfg)])
+              for name, b in cfg.benchmark_sources.items()}
+    ref = reference_benchmark(cfg)
+    ref_total = sum(counts[ref].values()) if ref else 0
+    for name, c in counts.items():
+        total = sum(c.values())
+        if name != ref and total:  # a benchmark without hard rows adds nothing (the notebook divides by 0)
+            ratio = cfg.benchmark_sources[name].weight * ref_total / total
+            counts[name] = Counter({d: int(k * ratio) for d, k in c.items()})
+    merged = +reduce(operator.add, counts.values()) if counts else Counter()
+    weights = list(merged.values())
+    return list(merged), np.array(weights) / sum(weights)
+
+
+def _length_draw(rs: np.random.RandomState, lengths: np.ndarray) -> int:
+    """data/filter.ipynb cell 21 (length_weights): 2^-rank over the pool in its order, rank 0 =
+    longest, the ranks from numpy's argsort of argsort (so ties fall as the notebook's fall)."""
+    ranks = len(lengths) - 1 - np.argsort(np.argsort(lengths))
+    w = np.power(2.0, -ranks)
+    return int(rs.choice(len(lengths), p=w / w.sum()))
+
+
+@dataclass
+class _Pool:
+    """One domain's hard rows in pool order: ids and their int64 lengths, deleted together."""
+
+    ids: list[str] = field(default_factory=list)
+    lengths: list[int] | np.ndarray = field(default_factory=list)
+
+
+def _draw_notebook(hard: list[dict[str, Any]], pre: list[dict[str, Any]], cfg: SelectConfig) -> list[dict[str, Any]]:
+    """The notebook's sampling loop, data/filter.ipynb cell 21 (uniform_sample), with
+    ``RandomState(cfg.seed)`` in place of the global numpy state: the same calls in the same
+    order, so the same draws as the notebook after ``np.random.seed(cfg.seed)``. Pools hold
+    every hard row, preselected ones included, as data/filter.ipynb cell 19 (questions_ordered_by_domain)
+    builds them (a draw of one adds nothing but removes it); the result is in pool order,
+    as data/filter.ipynb cell 22 (sampled_geminiall) filters it."""
+    rs = np.random.RandomState(cfg.seed)
+    chosen = {r["id"] for r in pre}
+    pools: dict[str, _Pool] = {}
+    for r in hard:
+        pool = pools.setdefault(r["domain"], _Pool())
+        pool.ids.append(r["id"])
+        pool.lengths.append(int(r["thinking_tokens"]))
+    for pool in pools.values():
+        pool.lengths = np.array(pool.lengths)  # int64, as the notebook's np.array of int()s
+    all_domains = list(set([r["domain"] for r in hard]))  # cell 18: a set's order (PYTHONHASHSEED)
+    bench_domains, bench_weights = notebook_benchmark_weights(hard, cfg)
+    switch = _uniform_until(cfg)
+    while len(chosen) < cfg.size:
+        if switch is None or len(chosen) < switch:
+            domain = all_domains[int(rs.choice(len(all_domains), size=1)[0])]
+        elif bench_domains:
+            domain = bench_domains[int(rs.choice(len(bench_domains), size=1, p=bench_weights)[0])]
+        else:
+            raise ValueError(f"select: every benchmark domain ran dry at {len(chosen)} of select.size={cfg.size} "
+                             "(data/filter.ipynb cell 21 (benchmark_sample) fails here); lower select.size")
+        pool = pools[domain]
+        idx = _length_draw(rs, pool.lengths)
+        chosen.add(pool.ids.pop(idx))
+        pool.lengths = np.delete(pool.lengths, idx)
+        if not pool.ids:
+            all_domains.remove(domain)
+            if domain in bench_domains:
+                bench_weights = np.delete(bench_weights, bench_domains.index(domain))
+                bench_weights = bench_weights / bench_weights.sum()
+                bench_domains.remove(domain)
+    return [r for r in hard if r["id"] in chosen]
+
+
+RULES = {
+    "kit": Rules(re.IGNORECASE, _features_kit, _format_ok_kit, _draw_kit),
+    "notebook": Rules(0, _features_notebook, _format_ok_notebook, _draw_notebook),
+}
+
+
+def _check_size(cfg: SelectConfig, eligible: int, what: str) -> None:
+    if cfg.size > eligible:
+        raise ValueError(f"select.size={cfg.size} but only {eligible} questions are eligible ({what}); "
+                         f"lower select.size or grow the pool")
+
+
+def _check_unique_ids(rows: list[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    for r in rows:
+        if r["id"] in seen:
+            raise ValueError(f"featurized pool: id {r['id']!r} occurs more than once (ids must be unique)")
+        seen.add(r["id"])
+
+
+def select_s1k(rows: list[dict[str, Any]], cfg: SelectConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Returns (selection in order, funnel rows); exactly cfg.size rows or a ValueError."""
+    _check_unique_ids(rows)
+    columns = cfg.rules.feature_columns(cfg)
+    featured = [r for r in rows if has_features(r, cfg, columns)]
+    formatted = [r for r in featured if format_ok(r, cfg)]
+    hard = [r for r in formatted if is_hard(r, cfg)]
+    _check_size(cfg, len(hard), "after the feature, format and difficulty filters")
+    pre = [r for r in by_length(hard) if is_preselected(r, cfg)]
+    if len(pre) > cfg.size:
+        raise ValueError(f"{len(pre)} questions preselected, more than select.size={cfg.size}")
+    selection = cfg.rules.draw(hard, pre, cfg)
     counts = [len(rows), len(featured), len(formatted), len(hard), len(pre), len(selection)]
     funnel = [{"step": s, "count": c, "description": FUNNEL_STEPS[s]} for s, c in zip(FUNNEL_STEPS, counts)]
     return selection, funnel
@@ -242,12 +419,21 @@ def run(name: str, featurized: str | Path, out_dir: str | Path, cfg: SelectConfi
                                             "thinking_tokens", "teacher_correct",
                                             *(f"{m}_correct" for m in cfg.attempt_models)]).to_pylist()
     if name == "s1K":
+        require_fixed_hash_seed(cfg)
         selection, funnel = select_s1k(rows, cfg)
         if funnel_out:
             write_csv(funnel_out, funnel, FUNNEL_COLUMNS)
     else:
         selection = select_ablation(name, rows, cfg)
     return write_selection(out_dir, selection)
+
+
+def require_fixed_hash_seed(cfg: SelectConfig) -> None:
+    """semantics notebook orders its domains as a Python set does, as in
+    data/filter.ipynb cell 18 (all_domains): one seed gives one s1K only under one PYTHONHASHSEED."""
+    if cfg.semantics == "notebook" and os.environ.get("PYTHONHASHSEED", "random") == "random":
+        raise ValueError("select.semantics notebook draws domains in a Python set's order, as the official "
+                         "notebook does: set PYTHONHASHSEED (the select_s1k rule sets 0) for a reproducible s1K")
 
 
 def write_selection(out_dir: str | Path, selection: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:

@@ -44,3 +44,65 @@ def load_json_arg(text: str, flag: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"{flag}: expected a JSON object")
     return value
+
+
+# ---- overlay config files ---------------------------------------------------------------
+# Snakemake merges `--configfile a.yaml b.yaml` key by key. For a section with a `backend`
+# (distill, retrace.<name>, featurize.grader.llm, ...) that is wrong once b switches the
+# backend: a's options (the oracle's error_rate) would reach the new backend and be
+# refused. The options of such a section therefore start afresh at the file that switches.
+
+SWITCHED = ("options",)  # keys that belong to one backend
+
+
+def _at(node: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _backend_sections(node: Any, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    if not isinstance(node, dict):
+        return set()
+    found = {path} if "backend" in node else set()
+    for key, value in node.items():
+        found |= _backend_sections(value, (*path, str(key)))
+    return found
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def switch_backend_options(config: dict, layers: list[dict]) -> list[str]:
+    """Rebuild, in ``config`` (the merge of ``layers``, in order), the options of every section
+    whose backend a later layer switches: merged only from that layer on. Returns the
+    sections changed, as dotted keys."""
+    changed = []
+    for path in sorted(set().union(*(_backend_sections(layer) for layer in layers)) if layers else ()):
+        section = _at(config, path)
+        start, backend = None, None
+        for i, layer in enumerate(layers):
+            here = _at(layer, path)
+            if isinstance(here, dict) and "backend" in here:
+                if backend is not None and here["backend"] != backend:
+                    start = i
+                backend = here["backend"]
+        if start is None or not isinstance(section, dict):
+            continue
+        for key in SWITCHED:
+            if key not in section:
+                continue
+            merged: dict = {}
+            for layer in layers[start:]:
+                opts = (_at(layer, path) or {}).get(key)
+                if isinstance(opts, dict):
+                    merged = _deep_merge(merged, opts)
+            section[key] = merged
+        changed.append(".".join(path))
+    return changed

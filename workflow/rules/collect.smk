@@ -1,7 +1,6 @@
 # Collect: sources and eval sets -> decontaminated, deduplicated pool (arXiv 2501.19393v3 §2.1).
 # Hub sources are fetched once on the login node (localrule fetch, pinned by the lock);
 # every other collect job reads only local files, with HF_HUB_OFFLINE=1.
-import shlex
 from pathlib import Path
 
 from s1kit.collect import source_kind
@@ -14,10 +13,10 @@ SYNTHETIC_SOURCES = [s for s in SOURCES if source_kind(s) == "synthetic"]
 HUB_NAMES = sorted({s for s in SOURCES if source_kind(s) == "hub"} | {t for t in EVAL_SETS if source_kind(t, True) == "hub"})
 # collect.semantics (official | kit; docs/fidelity.md): official reads TMP_QUESTIONS_TO_KEEP
 # from the pinned data/collect_data.py, so the pool step then needs the official files.
-SEMANTICS = config["collect"].get("semantics", "kit")
+COLLECT_SEMANTICS = config["collect"].get("semantics", "kit")
 DECONTAMINATE = config["collect"].get("decontaminate_against") or EVAL_SETS
 _check(DECONTAMINATE, EVAL_SETS, "collect.decontaminate_against", "collect.eval_sets")
-POOL_CONFIG = {k: config["collect"][k] for k in ("ngram", "seed", "sources")} | {"semantics": SEMANTICS}
+POOL_CONFIG = {k: config["collect"][k] for k in ("ngram", "seed", "sources")} | {"semantics": COLLECT_SEMANTICS}
 
 
 def manifest(name):
@@ -34,15 +33,18 @@ if HUB_NAMES:
         output:
             [manifest(n) for n in HUB_NAMES],
         params:
-            names=" ".join(HUB_NAMES),
-            mirror=f"--mirror {shlex.quote(HUB['offline_mirror'])}" if HUB.get("offline_mirror") else "",
+            names=HUB_NAMES,
+            lock=HUB_LOCK,
+            dest=HUB_DEST,
+            manifests=f"{HUB_DEST}/manifests",
+            mirror=["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else [],
         log:
             "logs/collect/fetch.log",
         container:
             CONTAINERS["data"]
         shell:
-            "S1KIT_RULE={rule} s1kit fetch --sources {params.names} --lock {HUB_LOCK} --dest {HUB_DEST}"
-            " --manifests {HUB_DEST}/manifests {params.mirror} > {log} 2>&1"
+            "S1KIT_RULE={rule} s1kit fetch --sources {params.names:q} --lock {params.lock:q} --dest {params.dest:q}"
+            " --manifests {params.manifests:q} {params.mirror:q} > {log:q} 2>&1"
 
 
 if OFFICIAL:
@@ -54,13 +56,14 @@ if OFFICIAL:
         output:
             [official(p) for p in OFFICIAL["files"]],
         params:
-            spec=lambda wildcards: shlex.quote(as_json(OFFICIAL)),
+            spec=as_json(OFFICIAL),
+            dest="resources/official",
         log:
             "logs/collect/fetch_official.log",
         container:
             CONTAINERS["data"]
         shell:
-            "S1KIT_RULE={rule} s1kit fetch-official --config-json {params.spec} --dest resources/official > {log} 2>&1"
+            "S1KIT_RULE={rule} s1kit fetch-official --config-json {params.spec:q} --dest {params.dest:q} > {log:q} 2>&1"
 
 
 def eval_set_inputs(wildcards):
@@ -69,8 +72,8 @@ def eval_set_inputs(wildcards):
 
 def eval_set_flags(wildcards):
     if source_kind(wildcards.task, True) == "hub":
-        return f"--manifest {manifest(wildcards.task)}"
-    return f"--n {config['collect']['eval_sets'][wildcards.task]}"
+        return ["--manifest", manifest(wildcards.task)]
+    return ["--n", str(config["collect"]["eval_sets"][wildcards.task])]
 
 
 rule collect_eval_set:
@@ -86,13 +89,13 @@ rule collect_eval_set:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-eval --task {wildcards.task} {params.flags} --seed {params.seed}"
-        " --out {output} > {log} 2>&1"
+        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-eval --task {wildcards.task:q} {params.flags:q}"
+        " --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
 
 
 def keeps_list(source):
     """A hub source that reads TMP_QUESTIONS_TO_KEEP under official semantics (NuminaMath)."""
-    return SEMANTICS == "official" and source_kind(source) == "hub" and "keep_list" in HUB_SOURCES.get(source).options
+    return COLLECT_SEMANTICS == "official" and source_kind(source) == "hub" and "keep_list" in HUB_SOURCES.get(source).options
 
 
 def source_inputs(wildcards):
@@ -106,9 +109,9 @@ def source_inputs(wildcards):
 def source_flags(wildcards, input):
     spec = config["collect"]["sources"][wildcards.source]
     if source_kind(wildcards.source) == "hub":
-        official_flag = f" --official {input.official}" if keeps_list(wildcards.source) else ""
-        return f"--manifest {input.manifest} --options-json {shlex.quote(as_json(spec or {}))}{official_flag}"
-    return f"--n {spec} --eval {' '.join(input.eval)}"
+        official_flag = ["--official", input.official] if keeps_list(wildcards.source) else []
+        return ["--manifest", input.manifest, "--options-json", as_json(spec or {}), *official_flag]
+    return ["--n", str(spec), "--eval", *input.eval]
 
 
 rule collect_source:
@@ -126,12 +129,13 @@ rule collect_source:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-source --source {wildcards.source} {params.flags} --seed {params.seed}"
-        " --max-chars {params.max_chars} --out {output.raw} --quarantine {output.quarantine} > {log} 2>&1"
+        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-source --source {wildcards.source:q} {params.flags:q}"
+        " --seed {params.seed:q} --max-chars {params.max_chars:q} --out {output.raw:q} --quarantine {output.quarantine:q}"
+        " > {log:q} 2>&1"
 
 
 def pool_inputs(wildcards):
-    return {"official": official("data/collect_data.py")} if SEMANTICS == "official" else {}
+    return {"official": official("data/collect_data.py")} if COLLECT_SEMANTICS == "official" else {}
 
 
 rule collect_pool:
@@ -146,13 +150,13 @@ rule collect_pool:
         contaminated="results/data/quarantine/contaminated.parquet",
         duplicates="results/data/quarantine/duplicates.parquet",
     params:
-        config=shlex.quote(as_json(POOL_CONFIG)),
-        official=lambda wildcards, input: f"--official {input.official}" if SEMANTICS == "official" else "",
+        config=as_json(POOL_CONFIG),
+        official=lambda wildcards, input: ["--official", input.official] if COLLECT_SEMANTICS == "official" else [],
     log:
         "logs/collect/pool.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit collect-pool --raw {input.raw} --quarantine {input.quarantine} --eval {input.eval}"
-        " --config-json {params.config} {params.official} --out-pool {output.pool} --out-funnel {output.funnel}"
-        " --out-contaminated {output.contaminated} --out-duplicates {output.duplicates} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit collect-pool --raw {input.raw:q} --quarantine {input.quarantine:q} --eval {input.eval:q}"
+        " --config-json {params.config:q} {params.official:q} --out-pool {output.pool:q} --out-funnel {output.funnel:q}"
+        " --out-contaminated {output.contaminated:q} --out-duplicates {output.duplicates:q} > {log:q} 2>&1"

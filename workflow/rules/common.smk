@@ -1,11 +1,19 @@
 # Validation, wildcard constraints and config -> flags helpers. No data handling here.
 import json
+import os
 
 from snakemake.utils import validate
 
 from s1kit.evaluate.run import parse_setting, setting_names
+from s1kit.secrets import env_option_names
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+# Every job inherits these (s1kit.secrets, s1kit.llm.spend): the variables named by *_env
+# options are scrubbed from all a job writes; llm.max_cost_usd caps the run's LLM spend.
+os.environ["S1KIT_SECRET_ENV"] = ",".join(sorted(set(env_option_names(config))))
+if (config.get("llm") or {}).get("max_cost_usd") is not None:
+    os.environ["S1KIT_LLM_MAX_COST_USD"] = str(config["llm"]["max_cost_usd"])
 
 SOURCES = list(config["collect"]["sources"])  # config order: dedup keeps the first copy
 EVAL_SETS = sorted(config["collect"]["eval_sets"])
@@ -116,16 +124,14 @@ def get_select_outputs():
 
 
 def retrace_flags(spec):
-    """`s1kit retrace` flags of one retrace entry (a teacher like distill's), shell-quoted."""
-    import shlex
-
-    flags = [f"--teacher {shlex.quote(spec['teacher'])}", f"--backend {spec['backend']}",
-             f"--options-json {shlex.quote(as_json(spec.get('options', {})))}",
-             f"--params-json {shlex.quote(as_json(spec.get('params', {})))}",
-             f"--llm-json {shlex.quote(as_json(spec.get('llm', {})))}"]
+    """`s1kit retrace` arguments of one retrace entry (a teacher like distill's), as a list
+    (the rule quotes each with :q)."""
+    flags = ["--teacher", spec["teacher"], "--backend", spec["backend"],
+             "--options-json", as_json(spec.get("options", {})), "--params-json", as_json(spec.get("params", {})),
+             "--llm-json", as_json(spec.get("llm", {}))]
     if spec.get("model"):
-        flags.append(f"--model {shlex.quote(spec['model'])}")
-    return " ".join(flags)
+        flags += ["--model", spec["model"]]
+    return flags
 
 
 def get_final_output():
@@ -174,12 +180,11 @@ def grade_outputs(stem):
 
 
 def grade_flags(wildcards, input, output):
+    """`s1kit grade` arguments of the llm judge, as a list (the rules quote each with :q)."""
     if not GRADER_LLM:
-        return ""
-    import shlex
-
-    flags = ["--backend llm", f"--prompt {input.prompt}", f"--ledger {output.ledger}",
-             f"--llm-json {shlex.quote(as_json(FZ_GRADER.get('llm') or {}))}"]
+        return []
+    flags = ["--backend", "llm", "--prompt", input.prompt, "--ledger", output.ledger,
+             "--llm-json", as_json(FZ_GRADER.get("llm") or {})]
     if "agreement" in output.keys():
-        flags.append(f"--agreement-out {output.agreement}")
-    return " ".join(flags)
+        flags += ["--agreement-out", output.agreement]
+    return flags

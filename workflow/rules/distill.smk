@@ -1,5 +1,4 @@
-# Distill: the teacher's thinking and attempt per question (PAPER.md step 2).
-import shlex
+# Distill: the teacher's thinking and attempt per question (arXiv 2501.19393v3 §2.1).
 
 
 rule distill_traces:
@@ -11,7 +10,7 @@ rule distill_traces:
     params:
         backend=config["distill"]["backend"],
         options=as_json(config["distill"].get("options", {})),
-        model=f"--model {shlex.quote(config['distill']['model'])}" if config["distill"].get("model") else "",
+        model=["--model", config["distill"]["model"]] if config["distill"].get("model") else [],
         params=as_json(config["distill"].get("params", {})),
         llm=as_json(config["distill"].get("llm", {})),
     log:
@@ -19,9 +18,9 @@ rule distill_traces:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit distill --pool {input.pool} --teacher {wildcards.teacher} --backend {params.backend}"
-        " --options-json {params.options:q} {params.model} --params-json {params.params:q}"
-        " --llm-json {params.llm:q} --out-traces {output.traces} --out-ledger {output.ledger} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit distill --pool {input.pool:q} --teacher {wildcards.teacher:q} --backend {params.backend:q}"
+        " --options-json {params.options:q} {params.model:q} --params-json {params.params:q}"
+        " --llm-json {params.llm:q} --out-traces {output.traces:q} --out-ledger {output.ledger:q} > {log:q} 2>&1"
 
 
 rule distill_grade:
@@ -39,4 +38,5 @@ rule distill_grade:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit grade --attempts {input.traces} --pool {input.pool} --out {output.grades} {params.flags} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit grade --attempts {input.traces:q} --pool {input.pool:q} --out {output.grades:q}"
+        " {params.flags:q} > {log:q} 2>&1"

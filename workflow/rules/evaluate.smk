@@ -14,18 +14,23 @@ rule evaluate_run:
         backend=EV["backend"],
         batch_size=EV.get("batch_size", 64),
         seed=EV.get("seed", 1234),
-        limit=f"--limit {EV['limit']}" if EV.get("limit") else "",
+        limit=["--limit", str(EV["limit"])] if EV.get("limit") else [],
         # engine settings that change results (precision, tensor parallelism): recorded in results.json
         dtype=EV.get("dtype", "auto"),
         model_args=eval_model_args,
+        remote_code=as_json(EV.get("trust_remote_code", [])),  # models allowed trust_remote_code
+        # answer scoring (evaluate.scoring: kit | fork), read by the task code
+        task_metadata=as_json({"scoring": EV.get("scoring", "kit")}),
+        out_dir=lambda w, output: str(Path(output.results).parent),
     threads: 1
     log:
         "logs/eval/{model}/{setting}/{task}.log",
     container:
         CONTAINERS["eval"]
     shell:
-        "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model} --model-name {wildcards.model}"
-        " --task {wildcards.task} --data {input.data} --setting {wildcards.setting}"
-        " --base-gen-kwargs {params.gen_kwargs:q} --out-dir results/eval/{wildcards.model}/{wildcards.setting}/{wildcards.task}"
-        " --backend {params.backend} --batch-size {params.batch_size} --seed {params.seed} --dtype {params.dtype}"
-        " --model-args {params.model_args:q} {params.limit} > {log} 2>&1"
+        "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model:q} --model-name {wildcards.model:q}"
+        " --task {wildcards.task:q} --data {input.data:q} --setting {wildcards.setting:q}"
+        " --base-gen-kwargs {params.gen_kwargs:q} --out-dir {params.out_dir:q}"
+        " --backend {params.backend:q} --batch-size {params.batch_size:q} --seed {params.seed:q} --dtype {params.dtype:q}"
+        " --model-args {params.model_args:q} --trust-remote-code {params.remote_code:q}"
+        " --task-metadata {params.task_metadata:q} {params.limit:q} > {log:q} 2>&1"

@@ -1,7 +1,6 @@
-# Featurize: attempts by student-size models, grades, domains, thinking lengths (PAPER.md step 3).
+# Featurize: attempts by student-size models, grades, domains, thinking lengths (arXiv 2501.19393v3 §2.2).
 # Grader and domain backends (math_verify | llm, metadata | llm) come from config
 # featurize.grader / featurize.domains; the helpers live in common.smk (docs/llm.md).
-import shlex
 
 FZ = config["featurize"]
 
@@ -16,15 +15,16 @@ rule featurize_attempts:
         max_new_tokens=FZ["max_new_tokens"],
         batch_size=FZ["batch_size"],
         seed=FZ["seed"],
+        semantics=FZ.get("semantics", "kit"),  # official: temperature 0.05 sampling; kit: greedy
     threads: 2
     log:
         "logs/featurize/attempts_{model}.log",
     container:
         CONTAINERS["eval"]
     shell:
-        "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit attempts --model {input.model} --name {wildcards.model}"
-        " --pool {input.pool} --out {output} --max-new-tokens {params.max_new_tokens}"
-        " --batch-size {params.batch_size} --seed {params.seed} > {log} 2>&1"
+        "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit attempts --model {input.model:q} --name {wildcards.model:q}"
+        " --pool {input.pool:q} --out {output:q} --max-new-tokens {params.max_new_tokens:q}"
+        " --batch-size {params.batch_size:q} --seed {params.seed:q} --semantics {params.semantics:q} > {log:q} 2>&1"
 
 
 rule featurize_grade_attempts:
@@ -37,20 +37,20 @@ rule featurize_grade_attempts:
         **grade_outputs("results/features/grades/{model}"),
     params:
         flags=grade_flags,  # featurize.grader: math_verify (none) or the llm judge
+        semantics=FZ.get("semantics", "kit"),  # official: unfinished attempts graded too
     log:
         "logs/featurize/grades_{model}.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit grade --attempts {input.attempts} --pool {input.pool} --out {output.grades} {params.flags}"
-        " > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit grade --attempts {input.attempts:q} --pool {input.pool:q} --out {output.grades:q}"
+        " {params.flags:q} --semantics {params.semantics:q} > {log:q} 2>&1"
 
 
 def domains_flags(wildcards, input, output):
     if not DOMAINS_LLM:
-        return ""
-    job = shlex.quote(as_json(FZ_DOMAINS.get("llm") or {}))
-    return f"--rubric {input.rubric} --ledger {output.ledger} --llm-json {job}"
+        return []
+    return ["--rubric", input.rubric, "--ledger", output.ledger, "--llm-json", as_json(FZ_DOMAINS.get("llm") or {})]
 
 
 rule featurize_domains:
@@ -68,8 +68,8 @@ rule featurize_domains:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit domains --pool {input.pool} --out {output.domains} --backend {params.backend} {params.flags}"
-        " > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit domains --pool {input.pool:q} --out {output.domains:q} --backend {params.backend:q}"
+        " {params.flags:q} > {log:q} 2>&1"
 
 
 rule featurize_merge:
@@ -83,12 +83,12 @@ rule featurize_merge:
     output:
         "results/features/featurized.parquet",
     params:
-        grades=" ".join(f"{m}=results/features/grades/{m}.parquet" for m in FZ["attempt_models"]),
+        grades=[f"{m}=results/features/grades/{m}.parquet" for m in FZ["attempt_models"]],
     log:
         "logs/featurize/merge.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit featurize --pool {input.pool} --traces {input.traces} --teacher-grades {input.teacher_grades}"
-        " --attempt-grades {params.grades} --domains {input.domains} --length-tokenizer {input.length_tokenizer}"
-        " --out {output} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit featurize --pool {input.pool:q} --traces {input.traces:q}"
+        " --teacher-grades {input.teacher_grades:q} --attempt-grades {params.grades:q} --domains {input.domains:q}"
+        " --length-tokenizer {input.length_tokenizer:q} --out {output:q} > {log:q} 2>&1"

@@ -19,8 +19,8 @@ rule models_build_tiny:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit fetch-model --kind {params.kind} --corpus {input.corpus} --config-json {params.cfg:q}"
-        " --out {output} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit fetch-model --kind {params.kind:q} --corpus {input.corpus:q} --config-json {params.cfg:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule models_fetch_hub:
@@ -38,5 +38,5 @@ rule models_fetch_hub:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit fetch-model --kind hub --repo {params.repo} --revision {params.revision} --lock {params.lock}"
-        " --out {output} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit fetch-model --kind hub --repo {params.repo:q} --revision {params.revision:q}"
+        " --lock {params.lock:q} --out {output:q} > {log:q} 2>&1"

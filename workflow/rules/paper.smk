@@ -24,4 +24,4 @@ rule paper_build:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit paper --results-dir results --out-dir results/paper --mode {params.mode} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit paper --results-dir results --out-dir results/paper --mode {params.mode:q} > {log:q} 2>&1"

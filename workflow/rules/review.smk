@@ -3,7 +3,6 @@
 # in the same lock and fetched by a localrule like the raw sources; the jobs read manifests
 # only and run with HF_HUB_OFFLINE=1. Included by the Snakefile only when config has `review`.
 # Uses manifest(), HUB_LOCK, HUB_DEST and HUB (collect.smk).
-import shlex
 from pathlib import Path
 
 REVIEW = config["review"]
@@ -32,7 +31,7 @@ def review_tokenizer():
 
 
 def review_tokenizer_flag(wildcards, input):
-    return f"--tokenizer-manifest {input.tokenizer}" if "tokenizer" in input.keys() else ""
+    return ["--tokenizer-manifest", input.tokenizer] if "tokenizer" in input.keys() else []
 
 
 rule review_fetch:
@@ -43,15 +42,18 @@ rule review_fetch:
     output:
         [manifest(n) for n in REVIEW_SOURCES],
     params:
-        names=" ".join(REVIEW_SOURCES),
-        mirror=f"--mirror {shlex.quote(HUB['offline_mirror'])}" if HUB.get("offline_mirror") else "",
+        names=REVIEW_SOURCES,
+        lock=HUB_LOCK,
+        dest=HUB_DEST,
+        manifests=f"{HUB_DEST}/manifests",
+        mirror=["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else [],
     log:
         "logs/review/fetch.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit fetch --sources {params.names} --lock {HUB_LOCK} --dest {HUB_DEST}"
-        " --manifests {HUB_DEST}/manifests {params.mirror} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit fetch --sources {params.names:q} --lock {params.lock:q} --dest {params.dest:q}"
+        " --manifests {params.manifests:q} {params.mirror:q} > {log:q} 2>&1"
 
 
 if "grade" in REVIEW:
@@ -65,19 +67,19 @@ if "grade" in REVIEW:
             md=f"{REVIEW_DIR}/grade.md",
             disagreements=f"{REVIEW_DIR}/disagreements.csv",
         params:
-            tasks=" ".join(REVIEW["grade"]["tasks"]),
-            include=" ".join(["--include"] + [shlex.quote(p) for p in REVIEW["grade"]["include"]])
-            if REVIEW["grade"].get("include") else "",
-            claims=shlex.quote(as_json(REVIEW["grade"].get("claims") or {})),
+            tasks=REVIEW["grade"]["tasks"],
+            include=["--include", *REVIEW["grade"]["include"]] if REVIEW["grade"].get("include") else [],
+            claims=as_json(REVIEW["grade"].get("claims") or {}),
+            unit=REVIEW_COUNT,
             tokenizer=review_tokenizer_flag,
         log:
             "logs/review/grade.log",
         container:
             CONTAINERS["data"]
         shell:
-            "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit review-grade --results-manifest {input.results} {params.tokenizer}"
-            " --tasks {params.tasks} --thinking-count {REVIEW_COUNT} --claims-json {params.claims}"
-            " {params.include} --out-dir {REVIEW_DIR} > {log} 2>&1"
+            "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit review-grade --results-manifest {input.results:q} {params.tokenizer:q}"
+            " --tasks {params.tasks:q} --thinking-count {params.unit:q} --claims-json {params.claims:q}"
+            " {params.include:q} --out-dir {REVIEW_DIR} > {log:q} 2>&1"
 
 
 if "select" in REVIEW:
@@ -92,19 +94,20 @@ if "select" in REVIEW:
             md=f"{REVIEW_DIR}/select/select.md",
             features=f"{REVIEW_DIR}/select/pool_features.parquet",
         params:
-            selections=" ".join(REVIEW["select"]["selections"]),
-            config=shlex.quote(as_json(REVIEW["select"].get("config") or {})),
+            selections=REVIEW["select"]["selections"],
+            config=as_json(REVIEW["select"].get("config") or {}),
             domain=REVIEW["select"].get("domain_column", "cot_type"),
+            unit=REVIEW_COUNT,
             tokenizer=review_tokenizer_flag,
         log:
             "logs/review/select.log",
         container:
             CONTAINERS["data"]
         shell:
-            "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit review-select --pool-manifest {input.pool} --s1k-manifest {input.s1k}"
-            " {params.tokenizer} --config-json {params.config} --selections {params.selections}"
-            " --thinking-count {REVIEW_COUNT} --domain-column {params.domain}"
-            " --out-dir {REVIEW_DIR}/select > {log} 2>&1"
+            "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit review-select --pool-manifest {input.pool:q} --s1k-manifest {input.s1k:q}"
+            " {params.tokenizer:q} --config-json {params.config:q} --selections {params.selections:q}"
+            " --thinking-count {params.unit:q} --domain-column {params.domain:q}"
+            " --out-dir {REVIEW_DIR}/select > {log:q} 2>&1"
 
 
 rule review:

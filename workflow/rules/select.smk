@@ -1,4 +1,4 @@
-# Select: s1K (PAPER.md step 4) and the Table 2 ablation sets, seeded (docs/select.md).
+# Select: s1K (arXiv 2501.19393v3 §2.2) and the Table 2 ablation sets, seeded (docs/select.md).
 # Review mode (`s1kit select-overlap`, overlap with the published s1K) is run by hand:
 # the published ids are not available offline.
 SELECT_CFG = {k: v for k, v in config["select"].items() if k != "selections"} | {
@@ -7,6 +7,7 @@ SELECT_CFG = {k: v for k, v in config["select"].items() if k != "selections"} | 
 
 
 rule select_s1k:
+    # PYTHONHASHSEED fixed: select.semantics notebook orders domains as a Python set (docs/select.md).
     input:
         "results/features/featurized.parquet",
     output:
@@ -24,8 +25,8 @@ rule select_s1k:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit select --name s1K --featurized {input} --out-dir results/select/s1K --config-json {params.cfg:q}"
-        " --funnel-out {output.funnel} > {log} 2>&1"
+        "S1KIT_RULE={rule} PYTHONHASHSEED=0 s1kit select --name s1K --featurized {input:q} --out-dir results/select/s1K"
+        " --config-json {params.cfg:q} --funnel-out {output.funnel:q} > {log:q} 2>&1"
 
 
 rule select_ablation:
@@ -45,8 +46,8 @@ rule select_ablation:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit select --name {wildcards.ablation} --featurized {input} --out-dir results/select/{wildcards.ablation}"
-        " --config-json {params.cfg:q} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit select --name {wildcards.ablation:q} --featurized {input:q}"
+        " --out-dir results/select/{wildcards.ablation:q} --config-json {params.cfg:q} > {log:q} 2>&1"
 
 
 # Retrace: a selection's questions with another teacher's traces (s1K-1.1: s1K + DeepSeek-R1).
@@ -71,6 +72,6 @@ rule select_retrace:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit retrace --base {input.base} --pool {input.pool} --length-tokenizer {input.length_tokenizer}"
-        " --out-dir results/select/{wildcards.retrace} --work-dir results/retrace/{wildcards.retrace}"
-        " {params.flags} > {log} 2>&1"
+        "S1KIT_RULE={rule} s1kit retrace --base {input.base:q} --pool {input.pool:q}"
+        " --length-tokenizer {input.length_tokenizer:q} --out-dir results/select/{wildcards.retrace:q}"
+        " --work-dir results/retrace/{wildcards.retrace:q} {params.flags:q} > {log:q} 2>&1"

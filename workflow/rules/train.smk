@@ -1,4 +1,4 @@
-# Train: SFT on a selection in the s1 format (PAPER.md step 5; docs/train.md).
+# Train: SFT on a selection in the s1 format (arXiv 2501.19393v3 Appendix D; docs/train.md).
 #
 # One rule for every scale; train.runs.<run>.launch picks the launch line
 # (s1kit.sft.launch): 1 process = plain `s1kit train` (the tiny default), N processes on one
@@ -57,6 +57,7 @@ rule train_sft:
     log:
         "logs/train/{run}.log",
     shell:
-        # threads shared by the processes of a node (not in params: --cores must not force a rerun)
+        # threads shared by the processes of a node (not in params: --cores must not force a rerun);
+        # params.cmd is a shell line built with shlex by s1kit.sft.launch, every config value quoted
         "(export S1KIT_RULE={rule} OMP_NUM_THREADS=$(( {threads} > {params.nproc} ? {threads} / {params.nproc} : 1 ));"
-        " {params.cmd}) > {log} 2>&1"
+        " {params.cmd}) > {log:q} 2>&1"

@@ -1,4 +1,4 @@
-"""Evaluation with budget forcing (PAPER.md steps 6 and 7).
+"""Evaluation with budget forcing (arXiv 2501.19393v3 §3).
 
 - ``budget``: the backend-agnostic budget-forcing controller (pure Python).
 - ``hf_generate``: a transformers generate backend that keeps the KV cache across rounds.

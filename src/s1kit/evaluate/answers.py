@@ -1,41 +1,83 @@
 """Answer extraction and equivalence, with math_verify instead of an LLM judge.
 
-``extract_answer`` takes the part after the last answer delimiter ("<|im_start|>answer",
-or "<|im_start|> answer" as a word-level tokenizer decodes it), then the last
-``\\boxed{...}`` in it, else the text after the last "Answer:" (up to a blank line), else
-the whole part. ``is_equiv`` compares with the gold answer: multiple-choice letters A-D by
-letter; everything else by math_verify (gold wrapped in ``$...$``), after an exact string
-check. The official evaluation asked gpt-4o-mini at temperature 0.5 (PAPER.md pitfalls).
+``extract_answer`` takes the response's answer section (:func:`answer_part`), then the last
+``\\boxed{...}`` (or ``\\boxed x``) in it, else the text after the last "Answer:" (any case,
+spaces before the colon allowed, as the fork's ``ANSWER_PATTERN``; up to a blank line),
+else the whole section. ``is_equiv`` compares with the gold answer: multiple-choice letters
+A-D by letter (:func:`choice_letter`); everything else by math_verify (gold wrapped in
+``$...$``), after an exact string check. The official evaluation asked gpt-4o-mini at
+temperature 0.5 (eval/lm-evaluation-harness/lm_eval/tasks/aime/utils.py:146 (temperature)).
+
+Two scorings (``evaluate.scoring``, one switch; docs/fidelity.md "Evaluation"):
+
+- ``kit``: the answer section is what follows the last answer delimiter. A response that
+  opens with thinking (``<|im_start|>``) but has no answer delimiter has no answer: a
+  ``\\boxed{}`` met while thinking is not credited. A GPQA response with no letter is wrong.
+- ``fork``: the fork's choice of section, as in
+  eval/lm-evaluation-harness/lm_eval/tasks/aime/utils.py:247 (split_tokens) (the same in
+  openai_math and gpqa/openai): after the last ``"<|im_start|>answer\\n"``; else after the
+  last ``"<|im_start|>"`` minus its first line; else the whole response, so an answer found
+  only in the thinking is credited. A GPQA response with no letter counts as "A"
+  (eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:202 (Default to A)).
+  config/s1.yaml uses it: the paper's numbers were scored that way.
 
 On the reference data (tests/test_evaluate_answers.py) every gold answer, given back as
 "Answer: {gold}" or "\\boxed{gold}", is judged correct (MATH500 500/500, AIME24 30/30);
 gold answers shuffled across problems score about 1% on MATH500 (repeated values such as
-"2" and "\\frac{1}{2}" really are equal) and 0% on AIME24.
+"2" and "\\frac{1}{2}" really are equal) and 0% on AIME24. tests/test_evaluate_scoring_fork.py
+runs the fork's own process_results beside these on a corpus of 500+ responses.
 """
 
 from __future__ import annotations
 
 import re
 
+SCORINGS = ("kit", "fork")
 ANSWER_DELIMITERS = ("<|im_start|>answer", "<|im_start|> answer")
+THINK_MARK = "<|im_start|>"  # every thinking start (think, a step count) opens with it
+_FORK_ANSWER, _FORK_ANY = "<|im_start|>answer\n", "<|im_start|>"
 _SPECIAL = re.compile(r"<\|[^|>]*\|>")
-_LETTER = re.compile(r"^\(?([A-Da-d])\)?(?:[.:)\s]|$)")
-_LAST_LETTER = re.compile(r"(?<![A-Za-z\\])([A-D])(?![A-Za-z])")
+_ANSWER = re.compile(r"answer\s*:", re.IGNORECASE)
+_WHOLE_LETTER = re.compile(r"^\(?([A-Da-d])\)?[.:)]?$")
+_LEAD_LETTER = re.compile(r"^\(?([A-D])\)?(?:[.:)\s,]|$)")
+_STATED = re.compile(r"(?i:answer|option|choice)(?:\s+(?i:is|would be|should be))?\s*[:=]?\s*\(?([A-D])\)?(?![A-Za-z])")
+# A lone capital A-D; "A" followed by a lower-case word is the article ("A careful check").
+_LONE_LETTER = re.compile(r"(?<![A-Za-z\\])([A-D])(?![A-Za-z])(?<!A(?=\s+[a-z]))")
 _DOLLAR = re.compile(r"(?<!\\)\$")  # a math delimiter, not an escaped currency sign
-_TEXT_WRAP = re.compile(r"\\text(?:bf)?\{([^{}]*)\}")
+_TEXT_WRAP = re.compile(r"\\(?:text(?:bf)?|mathrm|mathbf)\{([^{}]*)\}")
 
 
-def answer_part(text: str) -> str:
-    """The text after the last answer delimiter (all of it if there is none)."""
+def check_scoring(scoring: str) -> str:
+    """``scoring`` itself, or ValueError naming the config key."""
+    if scoring not in SCORINGS:
+        raise ValueError(f"evaluate.scoring={scoring!r}: expected one of {list(SCORINGS)}")
+    return scoring
+
+
+def answer_part(text: str, scoring: str = "kit") -> str:
+    """The response's answer section ("" when it has none; see the module docstring)."""
+    if check_scoring(scoring) == "fork":
+        if _FORK_ANSWER in text:
+            return text.split(_FORK_ANSWER)[-1]
+        if _FORK_ANY in text:
+            part = text.split(_FORK_ANY)[-1]
+            return "\n".join(part.split("\n")[1:]) if "\n" in part else part
+        return text
     cut = max((text.rfind(d) + len(d) for d in ANSWER_DELIMITERS if d in text), default=0)
+    if cut == 0 and text.lstrip().startswith(THINK_MARK):
+        return ""  # thinking that never reached an answer
     return text[cut:]
 
 
 def last_boxed(text: str) -> str | None:
-    """The content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced."""
+    """The content of the last ``\\boxed{...}`` (or ``\\fbox{...}``), braces balanced;
+    ``\\boxed x`` (no braces) gives the text up to the next ``$`` or line end."""
     start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
     if start < 0:
         return None
+    head = text[start:].removeprefix("\\boxed").removeprefix("\\fbox")
+    if head.startswith(" "):
+        return re.split(r"[$\n]", head.strip(), maxsplit=1)[0].strip() or None
     i = text.find("{", start)
     if i < 0:
         return None
@@ -58,15 +100,17 @@ def _clean(answer: str) -> str:
     return answer.rstrip(".").strip()
 
 
-def extract_answer(text: str) -> str:
+def extract_answer(text: str, scoring: str = "kit") -> str:
     """The model's final answer as a string ("" when there is nothing to take)."""
-    part = answer_part(text)
+    part = answer_part(text, scoring)
     boxed = last_boxed(part)
     if boxed is not None:
         return _clean(boxed)
-    if "Answer:" in part:
-        after = part[part.rfind("Answer:") + len("Answer:") :]
-        return _clean(after.strip().split("\n\n")[0])
+    if "\\boxed" in part or "\\fbox" in part:
+        return ""  # the boxed answer was cut off (the response ran out of tokens)
+    hits = list(_ANSWER.finditer(part))
+    if hits:
+        return _clean(part[hits[-1].end() :].strip().split("\n\n")[0])
     return _clean(part)
 
 
@@ -77,12 +121,18 @@ def normalize_gold(gold: str) -> str:
 
 
 def choice_letter(answer: str) -> str | None:
-    """A-D from "C", "(C)", "C.", "\\text{C}", "The answer is C" (the last lone capital)."""
-    s = _TEXT_WRAP.sub(r"\1", answer).replace("$", "").strip()
-    m = _LETTER.match(s)
-    if m:
+    """A-D from "C", "(C)", "c", "C.", "\\text{C}", "**C**", "The answer is C. A careful check
+    ..." (a stated answer first; then a leading letter; then the last lone capital that is
+    not the article "A")."""
+    s = _TEXT_WRAP.sub(r"\1", answer).replace("$", "").replace("*", "").strip()
+    if m := _WHOLE_LETTER.match(s):
         return m.group(1).upper()
-    hits = _LAST_LETTER.findall(s)
+    if stated := _STATED.findall(s):
+        return stated[-1]
+    if m := _LEAD_LETTER.match(s):
+        if not (m.group(1) == "A" and re.match(r"A\s+[a-z]", s)):
+            return m.group(1)
+    hits = _LONE_LETTER.findall(s)
     return hits[-1] if hits else None
 
 
@@ -105,20 +155,23 @@ def _math_equal(pred: str, gold: str) -> bool:
     return bool(parsed) and verify(gold_parsed, parsed)
 
 
-def is_equiv(pred: str, gold: str) -> bool:
+def is_equiv(pred: str, gold: str, scoring: str = "kit") -> bool:
     """Whether the extracted prediction equals the gold answer."""
     gold = normalize_gold(gold)
     pred = pred.strip()
+    if re.fullmatch(r"\(?[A-D]\)?", gold):
+        letter = choice_letter(pred) if pred else None
+        if letter is None and check_scoring(scoring) == "fork":
+            letter = "A"  # the fork's default for a response without a letter
+        return letter == gold.strip("()")
     if not pred:
         return False
-    if re.fullmatch(r"\(?[A-D]\)?", gold):
-        return choice_letter(pred) == gold.strip("()")
     if _strip_dollars(pred).replace(" ", "") == _strip_dollars(gold).replace(" ", ""):
         return True
     return _math_equal(pred, gold)
 
 
-def score(response: str, gold: str) -> tuple[str, bool]:
+def score(response: str, gold: str, scoring: str = "kit") -> tuple[str, bool]:
     """Extract the answer from a full response and judge it: (extracted, correct)."""
-    extracted = extract_answer(response)
-    return extracted, is_equiv(extracted, gold)
+    extracted = extract_answer(response, scoring)
+    return extracted, is_equiv(extracted, gold, scoring)

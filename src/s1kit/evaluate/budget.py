@@ -1,4 +1,4 @@
-"""Budget forcing (PAPER.md step 6) as a pure controller over a small generate interface.
+"""Budget forcing (arXiv 2501.19393v3 §3.1) as a pure controller over a small generate interface.
 
 A backend is any callable ``generate(requests: Sequence[GenRequest]) -> list[GenResult]``:
 each request carries its prompt token ids, its own ``max_new_tokens``, stop token-id
@@ -28,7 +28,8 @@ The controller reads the official fork's gen-kwarg names, so command lines port:
   (``temperature_thinking``, ``top_p_thinking``, ``min_tokens_thinking`` ...).
 - With no thinking key at all, generation is plain (one call, no delimiters), as in the fork.
 
-Defects of the official fork (simplescaling/lm-evaluation-harness, vllm_causallms.py) fixed:
+Defects of the official fork fixed (its budget forcing is inline in
+eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:237 (thinking)):
 
 1. Each "Wait" round got the full ``max_tokens_thinking`` again and the total was cut
    afterwards (ids only; the text kept the excess). Here the remaining budget shrinks across

@@ -1,4 +1,4 @@
-"""Evaluate a model on one task under one budget setting with lm-eval (PAPER.md step 6).
+"""Evaluate a model on one task under one budget setting with lm-eval (arXiv 2501.19393v3 §4.1).
 
 Tiny model on CPU (transformers)::
 
@@ -24,7 +24,8 @@ that e.g. rejection sampling's ``do_sample`` wins over a config-wide greedy defa
 
 Outputs, both written atomically (samples first, results.json last marks completion):
 ``results.json`` {model, task, setting, n, accuracy (0-1), avg_thinking_tokens,
-max_thinking_tokens, control (0-1), gen_kwargs, engine, dtype, seed, versions, lm_eval}
+max_thinking_tokens, avg_thinking_steps, control (1 or 0: the run's average thinking within its
+budget; null for ccc runs, judged in the tables), gen_kwargs, engine, dtype, seed, versions, lm_eval}
 and ``samples.jsonl`` (one JSON per sample: doc_id, id, question, target, response,
 thinking_tokens, wait_rounds, forced_end, extracted, correct, and the rest of the
 controller's record). Per-sample records come from the model's side table
@@ -38,6 +39,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata as md
 from pathlib import Path
@@ -165,6 +167,19 @@ def _load_lm(backend: str, model_dir: str, dtype: str, batch_size: int, seed: in
     return get_model(BACKENDS[backend]).create_from_arg_obj(args)
 
 
+def check_remote_code(model_args: dict[str, Any] | None, model_name: str, allowlist: Iterable[str] = ()) -> None:
+    """``trust_remote_code`` runs Python shipped with a checkpoint: refused unless the model is
+    on the allowlist (config ``evaluate.trust_remote_code``). Any model_args key naming it
+    counts (``trust_remote_code``, ``tokenizer_trust_remote_code``...), whatever its spelling."""
+    on = [k for k, v in (model_args or {}).items()
+          if "trust_remote_code" in str(k).lower() and str(v).strip().lower() not in ("false", "0", "no", "none", "")]
+    allowed = sorted(set(allowlist))
+    if on and model_name not in allowed:
+        raise ValueError(f"config evaluate.model_args: {on[0]} would run code shipped with model {model_name!r}, "
+                         f"which is not in evaluate.trust_remote_code (allowlist: {allowed}); add it there only "
+                         "if you have read that code")
+
+
 def _dtype_of(lm, backend: str, dtype: str) -> str:
     if backend == "hf":
         return str(lm.model.dtype).removeprefix("torch.")
@@ -185,7 +200,8 @@ def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, 
         if rec.pop("text") != response:
             raise RuntimeError(f"record and response differ for {task} doc {s['doc_id']}")
         # The task's own metric decides correctness; answers.score only if it has none.
-        correct = bool(s["exact_match"]) if "exact_match" in s else score(response, str(s["target"]))[1]
+        scoring = doc.get("scoring", "kit")  # the task's evaluate.scoring (tasks/official.py)
+        correct = bool(s["exact_match"]) if "exact_match" in s else score(response, str(s["target"]), scoring)[1]
         row = {
             "doc_id": s["doc_id"],
             "id": doc.get("id", s["doc_id"]),
@@ -193,7 +209,7 @@ def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, 
             "target": s["target"],
             "response": response,
             **rec,
-            "extracted": extract_answer(response),
+            "extracted": extract_answer(response, scoring),
             "correct": correct,
         }
         responses = list(s["resps"][0]) if isinstance(s["resps"][0], (list, tuple)) else [response]
@@ -201,21 +217,33 @@ def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, 
             if len(recs) != len(responses):
                 raise RuntimeError(f"{task} doc {s['doc_id']}: {len(responses)} responses but {len(recs)} records")
             row["samples"] = [
-                {**{k: v for k, v in r.items() if k != "text"}, "response": text, "extracted": extract_answer(text),
-                 "correct": score(text, str(s["target"]))[1]}
+                {**{k: v for k, v in r.items() if k != "text"}, "response": text,
+                 "extracted": extract_answer(text, scoring), "correct": score(text, str(s["target"]), scoring)[1]}
                 for r, text in zip(recs, responses)
             ]
         rows.append(row)
     return rows
 
 
-def _control(setting: Setting, rows: list[dict]) -> float:
-    from s1kit.evaluate.metrics import control
+def _avg_steps(rows: list[dict]) -> float:
+    from s1kit.evaluate.metrics import thinking_steps
 
-    if setting.max_tokens is not None:
-        return control([r["thinking_tokens"] for r in rows], setting.min_tokens, setting.max_tokens)
-    # "auto" budgets differ per request: each sample against its own.
-    return sum(control([r["thinking_tokens"]], setting.min_tokens, r["budget"]) for r in rows) / len(rows)
+    return sum(thinking_steps(r["response"]) for r in rows) / len(rows)
+
+
+def _control(setting: Setting, rows: list[dict]) -> float | None:
+    """This run's Control (1 or 0; metrics.run_control): its average thinking against the
+    setting's budget ("auto": the requests' mean budget). None for ccc runs: the tables
+    judge them against their reference run."""
+    from s1kit.evaluate.metrics import STEPS, TOKENS, run_control, within
+
+    tokens = sum(r["thinking_tokens"] for r in rows) / len(rows)
+    if setting.name.startswith("ccc-"):
+        return None
+    if setting.max_tokens is None and not setting.name.startswith(("scc-", "sccbf-")):
+        budget = sum(r["budget"] for r in rows) / len(rows)
+        return 1.0 if within(tokens, setting.min_tokens, budget) else 0.0
+    return run_control(setting.name, {TOKENS: tokens, STEPS: _avg_steps(rows)})
 
 
 def evaluate_loaded(lm, task: str, data_path: str | Path, gen_kwargs: dict[str, Any], limit: int | None = None,
@@ -260,15 +288,18 @@ def run_eval(
     model_args: dict[str, Any] | None = None,
     task_metadata: dict[str, Any] | None = None,
     base_gen_kwargs: dict[str, Any] | None = None,
+    remote_code_allowlist: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Run lm-eval on ``task`` with the s1kit model of ``backend``; write and return results.json.
 
     ``task_metadata`` reaches the task (e.g. ``{"control": "tcc", "budget": 4000}`` or a GPQA
-    ``shuffle_seed``); ``data_path`` is always the ``data_path`` argument."""
+    ``shuffle_seed``); ``data_path`` is always the ``data_path`` argument. ``trust_remote_code``
+    in ``model_args`` needs the model (``model_name``) in ``remote_code_allowlist``."""
     from s1kit.evaluate.models import records
     from s1kit.records import atomic_write_text
 
     cfg = parse_setting(setting)
+    check_remote_code(model_args, model_name or model_name_of(model_dir), remote_code_allowlist)
     data_path = Path(data_path).resolve()
     if not data_path.is_file():
         raise FileNotFoundError(f"--data {data_path} does not exist")
@@ -295,6 +326,7 @@ def run_eval(
         "accuracy": sum(r["correct"] for r in rows) / len(rows),
         "avg_thinking_tokens": sum(tokens) / len(tokens),
         "max_thinking_tokens": max(tokens),
+        "avg_thinking_steps": _avg_steps(rows),
         "control": _control(cfg, rows),
         # The effective gen kwargs: the task's merged with the setting's and the caller's.
         "gen_kwargs": out.get("configs", {}).get(task, {}).get("generation_kwargs", kwargs),
@@ -329,6 +361,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1234, help="seeds python, numpy and torch")
     parser.add_argument("--dtype", default="auto", help="model dtype: auto, float32, bfloat16 ...")
     parser.add_argument("--model-args", default="{}", help="JSON object of extra lm-eval model arguments")
+    parser.add_argument("--trust-remote-code", default="[]",
+                        help="JSON list of model names allowed trust_remote_code in --model-args (default: none)")
     parser.add_argument("--task-metadata", default="{}",
                         help='JSON object passed to the task, e.g. {"control": "tcc", "budget": 4000}')
 
@@ -340,7 +374,11 @@ def main(args: argparse.Namespace) -> int:
         base_gen_kwargs = load_json_arg(args.base_gen_kwargs, "--base-gen-kwargs")
         model_args = load_json_arg(args.model_args, "--model-args")
         task_metadata = load_json_arg(args.task_metadata, "--task-metadata")
+        allow = json.loads(args.trust_remote_code)
+        if not isinstance(allow, list):
+            raise ValueError(f"--trust-remote-code: expected a JSON list of model names, got {args.trust_remote_code!r}")
         parse_setting(args.setting)
+        check_remote_code(model_args, args.model_name or model_name_of(args.model), allow)
     except ValueError as err:
         print(f"s1kit evaluate: error: {err}", file=sys.stderr)
         return 2
@@ -360,9 +398,10 @@ def main(args: argparse.Namespace) -> int:
         model_args=model_args,
         task_metadata=task_metadata,
         base_gen_kwargs=base_gen_kwargs,
+        remote_code_allowlist=allow,
     )
     print(
         f"{res['model']} {res['task']} {res['setting']}: accuracy {res['accuracy']:.3f} on {res['n']}, "
-        f"thinking avg {res['avg_thinking_tokens']:.1f} max {res['max_thinking_tokens']}, control {res['control']:.2f}"
+        f"thinking avg {res['avg_thinking_tokens']:.1f} max {res['max_thinking_tokens']}, control {res['control']}"
     )
     return 0

@@ -1,1 +1,1 @@
-"""Featurize stage (PAPER.md step 3): attempts by student-size models, grades, domains, lengths."""
+"""Featurize stage (arXiv 2501.19393v3 §2.2): attempts by student-size models, grades, domains, lengths."""

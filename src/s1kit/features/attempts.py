@@ -1,4 +1,12 @@
-"""Attempts by a local causal LM (transformers generate, greedy), the difficulty signal."""
+"""Attempts by a local causal LM (transformers generate), the difficulty signal.
+
+Decoding follows ``featurize.semantics`` (DECODING): ``official`` samples at temperature
+0.05 with vLLM's other defaults (top-p 1, no top-k, no repetition penalty), as
+data/bulk_inference.py:34 (SamplingParams) asks, seeded by featurize.seed; ``kit`` decodes
+greedily (reproducible without a seed). The prompt is the chat template with the
+generation prompt, which for Qwen2.5 is the official prompt: the template's output and
+``<|im_start|>assistant\n``, data/bulk_inference.py:63 (apply_chat_template).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +18,21 @@ from tqdm import tqdm
 from s1kit.hf import load_model, load_tokenizer
 from s1kit.records import QUESTION_FIELDS, read_table, write_table
 
+# featurize.semantics -> transformers generate() decoding arguments
+DECODING = {
+    "official": {"do_sample": True, "temperature": 0.05, "top_p": 1.0, "top_k": 0, "repetition_penalty": 1.0},
+    "kit": {"do_sample": False},
+}
 ATTEMPT_SCHEMA = pa.schema([("id", pa.string()), ("model", pa.string()), ("attempt", pa.string()),
                             ("finish_reason", pa.string())])
 
 
 def generate_attempts(model_dir: str | Path, model_name: str, pool_path: str | Path, out: str | Path,
-                      max_new_tokens: int, batch_size: int, seed: int) -> int:
+                      max_new_tokens: int, batch_size: int, seed: int, semantics: str = "kit") -> int:
     import torch
+
+    if semantics not in DECODING:
+        raise ValueError(f"config featurize.semantics: {semantics!r} is not one of {list(DECODING)}")
 
     torch.manual_seed(seed)
     tokenizer = load_tokenizer(model_dir, padding_side="left")
@@ -32,7 +48,7 @@ def generate_attempts(model_dir: str | Path, model_name: str, pool_path: str | P
         ]
         enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.no_grad():
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+            gen = model.generate(**enc, max_new_tokens=max_new_tokens, **DECODING[semantics],
                                  pad_token_id=tokenizer.pad_token_id)
         for r, ids in zip(batch, gen[:, enc["input_ids"].shape[1]:].tolist()):
             stopped = tokenizer.eos_token_id in ids

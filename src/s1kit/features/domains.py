@@ -32,7 +32,7 @@ DOMAIN_SCHEMA = pa.schema([("id", pa.string()), ("domain", pa.string())])
 LLM_DOMAIN_SCHEMA = pa.schema([("id", pa.string()), ("domain", pa.string()), ("domain_code", pa.string()),
                                ("reason", pa.string())])
 BACKENDS = ("metadata", "llm")
-# The official classifier's system prompt (featurization.py, do_domain_classification).
+# The official classifier's system prompt, data/featurization.py:35 (system_prompt).
 SYSTEM_PROMPT = (
     "You are a helpful assistant that classifies questions into different subjects based on the provided "
     "classification rubrics. You will be given a question and a list of subjects. You need to classify the "

@@ -8,6 +8,12 @@ the user turn is ``## Problem`` / ``## Attempt`` / ``## Correct answer``, and th
 the response's last line, "Yes" or "No". A question without a solution is not sent
 (correct = null). An unparsable verdict or a truncated response is a recorded failure:
 correct = null, ``reason`` says why; the official scripts instead re-asked forever.
+
+Unfinished attempts (``finish_reason`` other than stop: cut at the token limit) depend on
+``featurize.semantics`` (UNFINISHED): ``official`` grades them like any other, as
+data/featurization.py:65 (user_prompt) grades every attempt it is given;
+``kit`` does not send them (correct = null, so the selection's feature filter drops the
+question).
 """
 
 from __future__ import annotations
@@ -29,8 +35,22 @@ GRADE_SCHEMA = pa.schema([("id", pa.string()), ("model", pa.string()), ("correct
 LLM_GRADE_SCHEMA = pa.schema([("id", pa.string()), ("model", pa.string()), ("correct", pa.bool_()),
                               ("reason", pa.string())])
 GRADERS = ("math_verify", "llm")
-# The official user turn (featurization.py, _process_example_grading).
+# The official user turn, data/featurization.py:65 (user_prompt).
 USER_TEMPLATE = "## Problem\n{question}\n\n## Attempt\n{attempt}\n\n## Correct answer\n{solution}"
+
+
+def _unfinished_official(row: dict) -> str | None:
+    return None  # graded like any other attempt
+
+
+def _unfinished_kit(row: dict) -> str | None:
+    if row.get("finish_reason") not in (None, "stop"):
+        return f"attempt unfinished ({row['finish_reason']}): not sent"  # a truncated attempt is no feature
+    return None
+
+
+# featurize.semantics -> why an unfinished attempt is not sent (None: it is sent)
+UNFINISHED = {"official": _unfinished_official, "kit": _unfinished_kit}
 
 
 def grading_request(question: str, attempt: str, solution: str, prompt: str, job: LLMJob) -> Request:
@@ -68,8 +88,11 @@ def math_verify_grades(rows: list[dict], gold: dict[str, str | None], text_field
 
 
 def llm_grades(rows: list[dict], questions: dict[str, dict], text_field: str, prompt: str, job: LLMJob,
-               ledger_out: str | Path | None, desc: str) -> tuple[list[bool | None], list[str | None], dict]:
-    """Grades and reasons per row; only rows with a solution and a non-empty attempt are sent."""
+               ledger_out: str | Path | None, desc: str, semantics: str = "kit"
+               ) -> tuple[list[bool | None], list[str | None], dict]:
+    """Grades and reasons per row; only rows with a solution and a non-empty attempt are sent
+    (and, under semantics kit, only finished ones)."""
+    unfinished = UNFINISHED[semantics]
     correct: list[bool | None] = [None] * len(rows)
     reason: list[str | None] = [None] * len(rows)
     send, ids, requests = [], [], []
@@ -79,8 +102,8 @@ def llm_grades(rows: list[dict], questions: dict[str, dict], text_field: str, pr
             reason[i] = "question not in pool"
         elif not q.get("solution"):
             reason[i] = "no solution: not graded"
-        elif r.get("finish_reason") not in (None, "stop"):
-            reason[i] = f"attempt unfinished ({r['finish_reason']}): not sent"  # a truncated trace is no feature
+        elif unfinished(r):
+            reason[i] = unfinished(r)
         elif not r[text_field]:
             correct[i], reason[i] = False, "empty attempt: not sent, graded No"
         else:
@@ -99,11 +122,14 @@ def llm_grades(rows: list[dict], questions: dict[str, dict], text_field: str, pr
 def grade(attempts_path: str | Path, pool_path: str | Path, out: str | Path, text_field: str = "attempt",
           model_field: str = "model", backend: str = "math_verify", prompt_path: str | Path | None = None,
           job: LLMJob | None = None, ledger_out: str | Path | None = None,
-          agreement_out: str | Path | None = None) -> dict[str, Any]:
+          agreement_out: str | Path | None = None, semantics: str = "kit") -> dict[str, Any]:
     """Grade every attempt row. ``backend`` is config ``featurize.grader.backend``. With the llm
-    backend, ``agreement_out`` also runs math-verify and writes their agreement report."""
+    backend, ``agreement_out`` also runs math-verify and writes their agreement report, and
+    ``semantics`` (config ``featurize.semantics``) decides whether unfinished attempts are sent."""
     if backend not in GRADERS:
         raise ValueError(f"config featurize.grader.backend: {backend!r} is not one of {list(GRADERS)}")
+    if semantics not in UNFINISHED:
+        raise ValueError(f"config featurize.semantics: {semantics!r} is not one of {list(UNFINISHED)}")
     pool = {r["id"]: r for r in read_table(pool_path, required=["id", "question", "solution"]).to_pylist()}
     gold = {i: r["solution"] for i, r in pool.items()}
     rows = read_table(attempts_path, required=["id", text_field]).to_pylist()
@@ -122,7 +148,7 @@ def grade(attempts_path: str | Path, pool_path: str | Path, out: str | Path, tex
         raise ValueError(f"{prompt_path}: not a grading prompt (it never asks for 'Yes' or 'No')")
     job = job or LLMJob()
     correct, reason, summary = llm_grades(rows, pool, text_field, prompt, job, ledger_out,
-                                          desc=f"grade {Path(attempts_path).stem}")
+                                          desc=f"grade {Path(attempts_path).stem}", semantics=semantics)
     write_table(out, [{"id": r["id"], "model": m, "correct": c, "reason": why}
                       for r, m, c, why in zip(rows, models, correct, reason)], schema=LLM_GRADE_SCHEMA)
     info: dict[str, Any] = {"graded": sum(c is not None for c in correct), "correct": sum(c is True for c in correct),

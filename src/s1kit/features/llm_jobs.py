@@ -27,7 +27,8 @@ class LLMJob:
     options: dict[str, Any] = field(default_factory=dict)  # backend constructor arguments (base_url, ...)
     # The official scripts send max_tokens 8192 and the API's default temperature.
     params: dict[str, Any] = field(default_factory=lambda: {"max_tokens": 8192})
-    client: dict[str, Any] = field(default_factory=dict)  # max_retries, rpm, workers, retry_failures, prices
+    # max_retries, rpm, workers, retry_failures, prices, max_cost_usd
+    client: dict[str, Any] = field(default_factory=dict)
     # domains only: "system" puts the MSC rubric in the (cached) system prompt; "user" keeps
     # the official layout, rubric after the question in the user turn (nothing to cache).
     rubric_in: str = "system"
@@ -60,7 +61,7 @@ def run_job(job: LLMJob, ids: Sequence[str], requests: Sequence[Request],
     if partial is not None:
         partial.unlink(missing_ok=True)
     try:
-        client = make_client(job.backend, job.options, ledger_path=partial, **client_opts)
+        client = make_client(job.backend, job.options, ledger_path=partial, where=f"{where}.client", **client_opts)
     except (ValueError, TypeError) as e:
         raise ValueError(f"config {where}: {e}") from None
     responses = client.complete_many(list(requests), workers=workers, desc=desc, validate=validate)

@@ -17,13 +17,16 @@ BACKENDS.register("replay", "s1kit.llm.replay:ReplayBackend")
 
 
 def make_client(backend: str, options: dict | None = None, **client_options):
-    """A CachedClient around ``BACKENDS.get(backend)(**options)``; unknown options name the backend."""
+    """A CachedClient around ``BACKENDS.get(backend)(**options)``; unknown options name the backend.
+    The variables named by ``*_env`` options become secrets of this process (s1kit.secrets)."""
     import inspect
 
     from s1kit.llm.client import CachedClient
+    from s1kit.secrets import env_option_names, register
 
     cls = BACKENDS.get(backend)
     options = dict(options or {})
+    register(*env_option_names(options))
     unknown = sorted(set(options) - set(inspect.signature(cls).parameters))
     if unknown:
         raise ValueError(f"unknown option(s) {unknown} for llm backend {backend!r}; "

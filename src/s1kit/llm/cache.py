@@ -9,7 +9,8 @@ shards ``<first two hex chars of the key>.jsonl``; one line per completed call, 
 with a single ``os.write`` on an ``O_APPEND`` descriptor so that concurrent writers never
 interleave lines. A line cut short by a kill is skipped with a warning (and the next write
 starts on a fresh line). Failures are stored with ``ok: false``; a success is never
-overwritten or re-requested, a failure is retried only on request.
+overwritten or re-requested, a failure is retried only on request. Records are scrubbed of
+secret values (s1kit.secrets) before they are written.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from s1kit.llm.base import Request, Response
+from s1kit.secrets import scrub
 
 DEFAULT_DIR = "~/.cache/s1kit/llm"
 
@@ -118,6 +120,7 @@ class ResponseCache:
             return self._load(key).get(key)
 
     def put(self, record: dict[str, Any]) -> None:
+        record = scrub(record)  # never a secret on disk, whoever built the record
         key = record["key"]
         data = (canonical_json(record) + "\n").encode()
         path = self.shard_path(key)

@@ -1,18 +1,30 @@
 """A small JSON-over-HTTP helper (stdlib urllib) shared by the API backends.
 
-429, 5xx, timeouts and connection errors raise :class:`TransientError` (the client retries
-them with capped backoff); other HTTP errors raise :class:`PermanentError`. Messages carry
-the status and a snippet of the body, never the request headers (where the key lives).
+Every transport failure is classified, never raised as anything else:
+:class:`TransientError` (the client retries it with capped backoff, then records a
+failure) for HTTP 408, 409, 425, 429 and 5xx, timeouts (also a server that sends its
+headers and then hangs or trickles: ``timeout`` bounds the whole body), connection resets
+and refusals, TLS and DNS errors, bodies cut short (``http.client.IncompleteRead``) and
+replies that are not a JSON object; :class:`PermanentError` for the other HTTP errors
+(400, 401, 403, 404). Messages carry the status and a snippet of the body, never the
+request headers (where the key lives), and are scrubbed of secrets by the client.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
+import time
 import urllib.error
 import urllib.request
 from typing import Any
+
+from s1kit.secrets import register
+
+RETRY_STATUS = frozenset({408, 409, 425, 429})  # and every 5xx
+CHUNK = 1 << 16
 
 
 class TransientError(Exception):
@@ -26,7 +38,9 @@ class PermanentError(Exception):
 
 
 def env_key(*names: str) -> str:
-    """The first non-empty environment variable among names; a clear error if none is set."""
+    """The first non-empty environment variable among names; a clear error if none is set.
+    The names become secrets of this process (s1kit.secrets): their values are never written."""
+    register(*names)
     for name in names:
         value = os.environ.get(name)
         if value:
@@ -34,31 +48,71 @@ def env_key(*names: str) -> str:
     raise PermanentError(f"no API key: set the environment variable {' or '.join(names)}")
 
 
+def transient_status(code: int) -> bool:
+    return code in RETRY_STATUS or code >= 500
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("retry-after") if headers else None
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _read_body(resp: Any, deadline: float, where: str, timeout: float) -> bytes:
+    """The whole body, in chunks, within ``deadline`` (a trickling server cannot hold us forever)."""
+    chunks = []
+    while True:
+        if time.monotonic() > deadline:
+            raise TransientError(f"timeout after {timeout}s reading the body from {where}")
+        chunk = resp.read1(CHUNK)  # what has arrived: the deadline is checked between reads
+        if not chunk:
+            break
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    # read(n) returns what came before the connection closed, without IncompleteRead: check
+    expected = resp.headers.get("content-length") if resp.headers else None
+    if expected and expected.isdigit() and len(body) < int(expected):
+        raise http.client.IncompleteRead(body, int(expected) - len(body))
+    return body
+
+
+def _error_snippet(e: urllib.error.HTTPError) -> str:
+    try:
+        return e.read()[:500].decode("utf-8", "replace")
+    except Exception as exc:  # noqa: BLE001 - the error body itself may be cut short or time out
+        return f"(body unreadable: {type(exc).__name__})"
+
+
 def post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float) -> dict[str, Any]:
+    """POST ``body`` as JSON; the reply as a JSON object, or TransientError / PermanentError."""
+    where = url.split("?")[0]
     data = json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="POST",
                                  headers={"content-type": "application/json", **headers})
+    deadline = time.monotonic() + timeout
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            raw = resp.read()
+            raw = _read_body(resp, deadline, where, timeout)
     except urllib.error.HTTPError as e:
-        snippet = e.read()[:500].decode("utf-8", "replace")
-        msg = f"HTTP {e.code} from {url.split('?')[0]}: {snippet}"
-        if e.code == 429 or e.code >= 500:
-            retry_after = e.headers.get("retry-after") if e.headers else None
-            try:
-                ra = float(retry_after) if retry_after else None
-            except ValueError:
-                ra = None
-            raise TransientError(msg, ra) from None
+        msg = f"HTTP {e.code} from {where}: {_error_snippet(e)}"
+        if transient_status(e.code):
+            raise TransientError(msg, _retry_after(e.headers)) from None
         raise PermanentError(msg) from None
+    except http.client.IncompleteRead as e:
+        raise TransientError(f"truncated body from {where}: {len(e.partial)} bytes read, "
+                             f"{e.expected if e.expected is not None else 'more'} missing") from None
     except (TimeoutError, socket.timeout) as e:
-        raise TransientError(f"timeout after {timeout}s from {url.split('?')[0]}: {e}") from None
-    except urllib.error.URLError as e:
-        raise TransientError(f"connection error to {url.split('?')[0]}: {e.reason}") from None
-    except (ConnectionError, OSError) as e:
-        raise TransientError(f"connection error to {url.split('?')[0]}: {e}") from None
+        raise TransientError(f"timeout after {timeout}s from {where}: {e}") from None
+    except urllib.error.URLError as e:  # DNS, TLS, refused: urllib wraps them
+        raise TransientError(f"connection error to {where}: {type(e.reason).__name__}: {e.reason}") from None
+    except (http.client.HTTPException, OSError) as e:  # resets, bad status lines, TLS errors mid-read
+        raise TransientError(f"connection error to {where}: {type(e).__name__}: {e}") from None
     try:
-        return json.loads(raw)
+        reply = json.loads(raw)
     except ValueError:
-        raise TransientError(f"unparsable JSON from {url.split('?')[0]}: {raw[:200]!r}") from None
+        raise TransientError(f"unparsable JSON from {where}: {raw[:200]!r}") from None
+    if not isinstance(reply, dict):
+        raise TransientError(f"unexpected JSON from {where}: a {type(reply).__name__}, not an object")
+    return reply

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from s1kit.evaluate.metrics import performance, scaling
+from s1kit.evaluate.metrics import control, performance, scaling
 
 SOURCE = "s1kit.evaluate.metrics"
 Point = tuple[float, float]  # (average thinking tokens, accuracy in %)
@@ -20,18 +20,21 @@ def method_metrics(points: Sequence[Point], controls: Sequence[float]) -> dict[s
     """Control (%), Scaling and Performance (%) of one method from its runs.
 
     ``points`` are (avg thinking tokens, accuracy %) per run and ``controls`` the runs'
-    control fractions (NaN where a run recorded none). Control is their mean, in %.
+    ``run_control`` (1 within its budget, 0 not, NaN unknown). Control is their mean, in %.
     Scaling uses the runs with positive thinking tokens (a log2 axis has no 0, e.g. bf-0)
     and is NaN with fewer than two distinct token counts.
     """
-    known = [c for c in controls if c is not None and not math.isnan(c)]
+    try:
+        in_control = 100 * control(list(controls))
+    except ValueError:  # no run could be judged
+        in_control = math.nan
     usable = [(float(t), float(a)) for t, a in points if t > 0]
     try:
         slope = float(scaling(usable))
     except ValueError:  # fewer than two distinct token counts
         slope = math.nan
     return {
-        "control": 100 * sum(known) / len(known) if known else math.nan,
+        "control": in_control,
         "scaling": slope,
         "performance": float(performance(list(points))) if points else math.nan,
     }

@@ -19,7 +19,7 @@ from s1kit.paper.io import InputError, read_json, require_keys
 
 REQUIRED_KEYS = ("model", "task", "setting", "n", "accuracy", "avg_thinking_tokens")
 COLUMNS = ["model", "setting", "task", "method", "param", "n", "accuracy_pct", "avg_thinking_tokens",
-           "max_thinking_tokens", "control", "path"]
+           "max_thinking_tokens", "avg_thinking_steps", "control", "path"]
 # Display names and order of the paper's benchmarks; other tasks follow alphabetically.
 TASK_LABELS = {"aime24_nofigures": "AIME24", "openai_math": "MATH500", "gpqa_diamond_openai": "GPQA Diamond",
                "aime25_nofigures": "AIME25", "tiny_chains": "tiny chains"}
@@ -100,6 +100,7 @@ def load_eval_result(path: str | Path) -> dict[str, Any]:
         "n": int(_number(data["n"], "n", path)), "accuracy_pct": 100 * accuracy,
         "avg_thinking_tokens": _number(data["avg_thinking_tokens"], "avg_thinking_tokens", path),
         "max_thinking_tokens": _optional_number(data, "max_thinking_tokens", path),
+        "avg_thinking_steps": _optional_number(data, "avg_thinking_steps", path),
         "control": control, "path": str(path),
     }
 

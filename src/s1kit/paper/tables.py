@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from s1kit.paper.io import InputError, read_csv, read_json, require_int_column, require_keys
+from s1kit.evaluate.metrics import CCC_REFERENCE, STEPS, TOKENS, run_control
 from s1kit.paper.metrics import method_metrics
 from s1kit.paper.results import setting_sort_key, task_label, task_sort_key
 
@@ -147,17 +148,27 @@ def selections_table(summaries: dict[str, Path]) -> Tables:
 # ---- Table 3: test-time scaling methods ------------------------------------------------------
 
 
+def _run_controls(evals: pd.DataFrame, model: str, task: str, group: pd.DataFrame) -> list[float]:
+    ref = evals[(evals["model"] == model) & (evals["task"] == task) & (evals["setting"] == CCC_REFERENCE)]
+    ref_tokens = float(ref["avg_thinking_tokens"].iloc[0]) if len(ref) else None
+    steps = group["avg_thinking_steps"] if "avg_thinking_steps" in group else [math.nan] * len(group)
+    return [run_control(s, {TOKENS: float(t), STEPS: float(n)}, ref_tokens)
+            for s, t, n in zip(group["setting"], group["avg_thinking_tokens"], steps)]
+
+
 def scaling_methods_table(evals: pd.DataFrame) -> Tables:
     """Control (%), Scaling and Performance (%) per (model, task, method) over the method's runs.
 
     A method's runs are the settings with its prefix (``bf-*`` for budget forcing, ...).
-    Scaling needs two runs with positive thinking tokens, otherwise it is empty.
+    Control counts the runs within their constraint (``evaluate.metrics.run_control``; ccc
+    runs against the same model and task's ``bf-auto``). Scaling needs two runs with
+    positive thinking tokens, otherwise it is empty.
     """
     rows = []
     known = evals[evals["method"].isin(list(METHODS))]
     for (model, task, method), group in known.groupby(["model", "task", "method"], sort=False):
         points = list(zip(group["avg_thinking_tokens"], group["accuracy_pct"]))
-        m = method_metrics(points, list(group["control"]))
+        m = method_metrics(points, _run_controls(evals, model, task, group))
         rows.append({"model": model, "task": task, "method": METHODS[method],
                      **{k: round(v, 4) if not math.isnan(v) else math.nan for k, v in m.items()},
                      "runs": len(group)})

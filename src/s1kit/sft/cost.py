@@ -60,7 +60,7 @@ def mfu(model_flops: float, seconds: float, devices: int, peak: float | None) ->
 
 @dataclass(frozen=True)
 class CostModel:
-    """The paper's run: Qwen2.5-32B-Instruct on s1K, 5 epochs, 16 H100 (PAPER.md step 5).
+    """The paper's run: Qwen2.5-32B-Instruct on s1K, 5 epochs, 16 H100 (arXiv 2501.19393v3 §4.1, Appendix D).
 
     Thinking tokens are the issue's 4.7M; prompt and answer tokens are an assumption
     (about 1,000 per example with the chat template), as is the spread of lengths, which

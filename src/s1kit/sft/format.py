@@ -1,4 +1,4 @@
-"""The s1 SFT format (PAPER.md step 5) and the assistant-only loss mask."""
+"""The s1 SFT format (arXiv 2501.19393v3 Appendix D) and the assistant-only loss mask."""
 
 from __future__ import annotations
 

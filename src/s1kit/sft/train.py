@@ -1,4 +1,4 @@
-"""Fine-tune a causal LM on a selection in the s1 format (PAPER.md step 5).
+"""Fine-tune a causal LM on a selection in the s1 format (arXiv 2501.19393v3 Appendix D).
 
 One loop for the tiny CPU default and the paper recipe (issue #6). Distribution comes from
 the launcher (torchrun; ``s1kit.sft.launch`` builds the line): accelerate reads RANK /
@@ -14,6 +14,12 @@ from one seeded stream and each rank takes its share, so 2 processes x 1 micro-b
 1 process x 2 accumulated micro-batches see the same examples; checkpoints (accelerate
 ``save_state``: model, optimizer, RNG, plus this loop's step, stream state and accounting)
 make a killed run resume where the last complete checkpoint left it.
+
+Loading a checkpoint unpickles (accelerate's optimizer and RNG files with torch's
+``weights_only=True``; under FSDP torch.distributed.checkpoint's ``.metadata`` with plain
+pickle), so a resume loads only what this loop wrote: the loop's own state is JSON, and
+every file is checked against the sha256 recorded in the checkpoint's marker when it was
+written (docs/train.md, "Resume").
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ from s1kit.records import atomic_write_text, read_table
 from s1kit.sft.format import IGNORE_INDEX, chat_text, thinking_spans, tokenize_masked
 
 FSDP_STRATEGIES = ("full_shard", "shard_grad_op", "hybrid_shard")
+NO_DECAY = ("bias_norm", "bias_layernorm")
+# transformers.Trainer.get_decay_parameter_names' name patterns (transformers >= 4.48); 4.46.1
+# excluded only biases and nn.LayerNorm modules (docs/fidelity.md, Training).
+_NORM_NAMES = re.compile(r"bias|layernorm|rmsnorm|(?:^|\.)norm(?:$|\.)|_norm(?:$|\.)")
 # For fault-injection tests: the process SIGKILLs itself when about to run this step.
 KILL_AT_STEP_ENV = "S1KIT_TRAIN_KILL_AT_STEP"
 
@@ -51,6 +61,10 @@ class TrainConfig:
     adam_beta1: float = 0.9
     adam_beta2: float = field(default=0.95, metadata={"help": "paper: 0.95"})
     weight_decay: float = field(default=1e-4, metadata={"help": "paper: 1e-4"})
+    no_decay: str = field(default="bias_norm", metadata={
+        "help": "parameters without weight decay: bias_norm = biases and norm weights (transformers.Trainer "
+                "today); bias_layernorm = biases and nn.LayerNorm weights only, so Qwen2RMSNorm weights decay "
+                "(transformers 4.46.1, the official run; config/s1.yaml)"})
     max_grad_norm: float = 1.0
     block_size: int = field(default=32768, metadata={"help": "max tokens per example (paper: 32768; s1.1: 20000)"})
     curriculum_fraction: float = field(
@@ -105,6 +119,8 @@ class TrainConfig:
             raise ValueError(f"sampling {self.sampling!r}: expected length_weighted or epoch")
         if self.sampling == "epoch" and self.curriculum_fraction > 0:
             raise ValueError("curriculum_fraction needs sampling: length_weighted (epoch sampling ignores length)")
+        if self.no_decay not in NO_DECAY:
+            raise ValueError(f"no_decay {self.no_decay!r}: expected one of {', '.join(NO_DECAY)}")
         if self.save_steps < 0 or self.save_total_limit < 1:
             raise ValueError("save_steps must be >= 0 and save_total_limit >= 1")
 
@@ -125,10 +141,12 @@ NOT_IN_FINGERPRINT = {"log_every", "save_steps", "checkpoint_dir", "save_total_l
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
-    """Linear warmup, then cosine from lr to lr * min_lr_rate."""
+    """The learning rate of optimizer step ``step`` (0-based): linear warmup from 0 over
+    ceil(warmup_ratio x total) steps, then cosine from lr to lr * min_lr_rate, as the HF
+    Trainer's ``cosine`` (``cosine_with_min_lr``) schedule, so step 0 runs at lr 0."""
     warmup = math.ceil(cfg.warmup_ratio * total)
     if step < warmup:
-        return cfg.lr * (step + 1) / warmup
+        return cfg.lr * step / warmup
     progress = (step - warmup) / max(1, total - warmup)
     return cfg.lr * (cfg.min_lr_rate + (1 - cfg.min_lr_rate) * 0.5 * (1 + math.cos(math.pi * progress)))
 
@@ -184,6 +202,35 @@ class EpochSampler:
 
     def set_state(self, state: int) -> None:
         self.pos = int(state)
+
+
+def decay_parameter_names(model, no_decay: str = "bias_norm") -> set[str]:
+    """Names of the parameters that get weight decay: not biases and not in an nn.LayerNorm,
+    and with ``bias_norm`` also not named like a norm (Qwen2RMSNorm: ``input_layernorm``,
+    ``post_attention_layernorm``, ``model.norm``)."""
+    import torch
+
+    names = set()
+    for module_name, module in model.named_modules():
+        if isinstance(module, torch.nn.LayerNorm):
+            continue
+        for name, _ in module.named_parameters(recurse=False):
+            full = f"{module_name}.{name}" if module_name else name
+            skip = _NORM_NAMES.search(full.lower()) if no_decay == "bias_norm" else "bias" in full
+            if not skip:
+                names.add(full)
+    return names
+
+
+def param_groups(model, cfg: TrainConfig) -> list[dict]:
+    """The optimizer's two groups, as transformers.Trainer.create_optimizer builds them:
+    weight decay on :func:`decay_parameter_names`, none on the rest."""
+    decay = decay_parameter_names(model, cfg.no_decay)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    return [
+        {"params": [p for n, p in named if n in decay], "weight_decay": cfg.weight_decay},
+        {"params": [p for n, p in named if n not in decay], "weight_decay": 0.0},
+    ]
 
 
 def load_examples(data_path: str | Path, tokenizer, cfg: TrainConfig) -> tuple[list, int]:
@@ -294,6 +341,7 @@ class RunState:
 # ---- checkpoints --------------------------------------------------------------------
 
 MARKER = "s1kit_resume.json"
+STATE_FILE = "s1kit_state.json"  # RunState as JSON (accelerate would pickle it, loaded with weights_only=False)
 _STEP_DIR = re.compile(r"^step-(\d+)$")
 
 
@@ -316,6 +364,7 @@ def latest_checkpoint(root: Path) -> Path | None:
 
 def check_resumable(ckpt: Path, expected: dict) -> None:
     saved = json.loads((ckpt / MARKER).read_text())
+    saved.pop("files", None)
     if saved == expected:
         return
     diff = sorted(k for k in set(saved["config"]) | set(expected["config"])
@@ -325,16 +374,47 @@ def check_resumable(ckpt: Path, expected: dict) -> None:
                      f"delete {ckpt.parent} to start over")
 
 
-def save_checkpoint(accelerator, root: Path, step: int, stamp: dict, keep: int) -> Path:
+def checkpoint_hashes(accelerator, folder: Path) -> dict[str, str]:
+    """sha256 of every file of a checkpoint but its marker; each rank hashes a share of the
+    files (a shared filesystem), gathered on every rank."""
+    from s1kit.provenance import file_sha256
+
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != MARKER)
+    mine = [(f, file_sha256(folder / f) or "unhashed") for f in files[accelerator.process_index::accelerator.num_processes]]
+    if accelerator.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        mine = gather_object(mine)
+    return dict(mine)
+
+
+def verify_checkpoint(accelerator, ckpt: Path) -> None:
+    """Refuse a checkpoint whose files differ from those this loop wrote (they get unpickled)."""
+    saved = json.loads((ckpt / MARKER).read_text()).get("files")
+    if not saved:
+        raise ValueError(f"checkpoint {ckpt} records no file checksums (written by an older s1kit); "
+                         f"delete {ckpt.parent} to start over")
+    now = checkpoint_hashes(accelerator, ckpt)
+    bad = sorted((set(saved) ^ set(now)) | {f for f in saved if f in now and saved[f] != now[f]})
+    if bad:
+        raise ValueError(f"checkpoint {ckpt}: {', '.join(str(ckpt / f) for f in bad[:5])} differ(s) from what "
+                         f"s1kit wrote (sha256 in {MARKER}); not loading it (resume unpickles checkpoint files). "
+                         f"Delete {ckpt.parent} to start over")
+
+
+def save_checkpoint(accelerator, root: Path, step: int, stamp: dict, keep: int, state: RunState) -> Path:
     final = root / f"step-{step:06d}"
     tmp = root / f"step-{step:06d}.tmp"
     if accelerator.is_main_process and tmp.exists():
         shutil.rmtree(tmp)
     accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp))  # every rank writes its part (FSDP: its shard)
-    accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        atomic_write_text(tmp / MARKER, json.dumps(stamp, indent=2))
+        atomic_write_text(tmp / STATE_FILE, json.dumps(state.state_dict()))
+    accelerator.wait_for_everyone()
+    files = checkpoint_hashes(accelerator, tmp)
+    if accelerator.is_main_process:
+        atomic_write_text(tmp / MARKER, json.dumps({**stamp, "files": files}, indent=2))
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -398,9 +478,7 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         f"micro {cfg.per_device_batch_size} x accum {accum}; steps={total}; fsdp={cfg.fsdp_strategy} "
         f"bf16={cfg.bf16} checkpointing={cfg.gradient_checkpointing}"
     )
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=cfg.lr, betas=(cfg.adam_beta1, cfg.adam_beta2), weight_decay=cfg.weight_decay
-    )
+    optimizer = torch.optim.AdamW(param_groups(model, cfg), lr=cfg.lr, betas=(cfg.adam_beta1, cfg.adam_beta2))
     model, optimizer = accelerator.prepare(model, optimizer)
     lengths = [len(t.input_ids) for t in examples]
     longest = max(lengths)
@@ -408,8 +486,7 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         batcher = EpochSampler(len(examples), cfg.per_device_batch_size, cfg.seed)
     else:
         batcher = LengthBatcher(lengths, cfg.per_device_batch_size, cfg.seed)
-    state = RunState(batcher)
-    accelerator.register_for_checkpointing(state)
+    state = RunState(batcher)  # saved as JSON beside accelerate's state, not registered (that would pickle it)
     if cfg.report_to != "none":
         accelerator.init_trackers("s1kit-train", config=asdict(cfg))
 
@@ -419,7 +496,9 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
     last = latest_checkpoint(ckpt_root)
     if last is not None:
         check_resumable(last, stamp)
+        verify_checkpoint(accelerator, last)
         accelerator.load_state(str(last))
+        state.load_state_dict(json.loads((last / STATE_FILE).read_text()))
         state.resumed_from.append(state.step)
         accelerator.print(f"resumed from {last} at step {state.step}/{total}")
     kill_at = int(os.environ.get(KILL_AT_STEP_ENV, "-1"))
@@ -469,7 +548,7 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         state.runtime = done_before + time.perf_counter() - t0
         if cfg.save_steps and state.step % cfg.save_steps == 0 and state.step < total:
             c0 = time.perf_counter()
-            save_checkpoint(accelerator, ckpt_root, state.step, stamp, cfg.save_total_limit)
+            save_checkpoint(accelerator, ckpt_root, state.step, stamp, cfg.save_total_limit, state)
             state.checkpoint_s += time.perf_counter() - c0
     runtime = done_before + time.perf_counter() - t0
 

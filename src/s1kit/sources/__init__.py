@@ -19,7 +19,7 @@ EVAL_SETS: Registry = Registry("eval set")
 EVAL_SETS.register("tiny_chains", "s1kit.sources.synthetic:tiny_chains_eval")
 
 HUB_SOURCES: Registry = Registry("hub source")
-# The 16 raw sources of the paper (the 15 of data/collect_data.py:405 (DS_TO_SELECTION), then AIME).
+# The 16 raw sources of the paper (arXiv 2501.19393v3 Table 7), in its order.
 PAPER_SOURCES = ("math", "olympicarena", "theoremqa", "numinamath", "omnimath", "scieval", "olympiadbench",
                  "jeebench", "agieval", "s1_prob", "gpqa", "xword", "usaco", "s1_teasers", "livecodebench", "aime")
 for _name in PAPER_SOURCES:

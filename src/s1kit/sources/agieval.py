@@ -69,16 +69,16 @@ SOURCE = HubSource(
                                 revision="refs/convert/parquet")},
     load=load,
     doc=(
-        "AGIEval from `baber/agieval` (data/collect_data.py:215 (load_agieval)): configs sat_en, sat_math, lsat_ar, lsat_lr, "
-        "lsat_rc and logiqa with question = passage + question + options (the official "
-        "`(passage + '\\n\\n').strip()` drops the separator, so passage and question are joined directly, kept "
-        "as-is), aqua_rat (question only) and math_agieval rows with `level == 5`; test and few_shot splits of "
-        "each. cot_type english for sat_en/lsat_*, math for the rest; source_type `baber/agieval/<config>`. "
-        "The repo is a loading script that downloads the AGIEval v1 jsonl from GitHub, so this reads the hub's "
-        "parquet export (`refs/convert/parquet`, layout `<config>/<split>/NNNN.parquet` or the older "
-        "`<config>/agieval-<split>.parquet`; assumed columns as the script's: "
-        "passage/question/options/label/solution/level). UNVERIFIED: the repo page shows no dataset viewer, so "
-        "the export may not exist; then the fetch fails loudly and AGIEval needs another input. "
-        "Paper: 2,385."
+        "AGIEval from `baber/agieval` (data/collect_data.py:215 (load_agieval)): configs sat_en, "
+        "sat_math, lsat_ar, lsat_lr, lsat_rc and logiqa with question = passage + question + options "
+        "(the official `(passage + '\\n\\n').strip()` drops the separator, so passage and question are "
+        "joined directly, kept as-is), aqua_rat (question only) and math_agieval rows with `level == "
+        "5`; test and few_shot splits of each. cot_type english for sat_en/lsat_*, math for the rest; "
+        "source_type `baber/agieval/<config>`. The repo is a loading script that downloads the AGIEval "
+        "v1 jsonl from GitHub, so this reads the hub's parquet export (`refs/convert/parquet`, layout "
+        "`<config>/<split>/NNNN.parquet` or the older `<config>/agieval-<split>.parquet`; assumed "
+        "columns as the script's: passage/question/options/label/solution/level). UNVERIFIED: the repo "
+        "page shows no dataset viewer, so the export may not exist; then the fetch fails loudly and "
+        "AGIEval needs another input. Paper: 2,385 (arXiv 2501.19393v3 Table 7)."
     ),
 )

@@ -10,11 +10,11 @@ from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
 
 REPO = "qq8933/AIME_1983_2024"
 FILES = ("default/train/*.parquet",)
-MAX_YEAR = 2022  # the official add_aime.py cut-off; it gives the published 890 problems
+MAX_YEAR = 2022  # data/add_aime.py:8 (year <= 2022); it gives the published 890 problems
 
 
 def year_of(x: Mapping[str, Any]) -> int | None:
-    """The year from the ID ("1983-1", "2021-I-5") as the official script reads it, else Year."""
+    """The year from the ID ("1983-1", "2021-I-5") as data/add_aime.py:7 (split) reads it, else Year."""
     for value in (str(x.get("ID", "")).split("-")[0], x.get("Year")):
         try:
             return int(value)
@@ -46,16 +46,17 @@ SOURCE = HubSource(
     load=load,
     options={"max_year": MAX_YEAR},
     doc=(
-        "AIME from `qq8933/AIME_1983_2024` (data/add_aime.py:6 (process_example), added after collection): "
-        "rows whose year "
-        "(from `ID`) is <= `max_year`, question = `Question`, solution = `Answer` (as text), cot_type math. "
-        "Cut-off: the paper says \"AIME 1983-2021\" (890), add_aime.py keeps years <= 2022. The repo's CSV "
-        "has 933 problems, of which 2024 (part II only, 14 rows) and 2023 (29 rows) are 43 and 2022 is 30, so "
-        "<= 2022 gives 933 - 43 = 890, the paper's count, while <= 2021 gives 860. So the code is followed "
-        "(data/add_aime.py:8 (year)): `max_year` = 2022 by default; the paper's \"1983-2021\" is a mislabel. "
-        "The 2022 problems are also in AI-MO/aimo-validation-aime (the AIME24 eval set); the official script "
-        "appended AIME after decontamination, which config/s1.yaml reproduces with `decontaminate: false` "
-        "(and, under collect.semantics official, without dedup, as add_aime.py). The repo's file is a CSV; this "
-        "reads the hub's parquet export (`refs/convert/parquet`, `default/train/NNNN.parquet`)."
+        "AIME from `qq8933/AIME_1983_2024` (data/add_aime.py:8 (year <= 2022), added "
+        "after collection): rows whose year (from `ID`) is <= `max_year`, question = `Question`, "
+        "solution = `Answer` (as text), cot_type math. Cut-off: the paper says \"AIME 1983-2021\" "
+        "(890, arXiv 2501.19393v3 Table 7), the official code keeps years <= 2022. The "
+        "repo's CSV has 933 problems, of which 2024 (part II only, 14 rows) and 2023 (29 rows) are 43 "
+        "and 2022 is 30, so <= 2022 gives 933 - 43 = 890, the paper's count "
+        "(data/add_aime.py:34 (concatenate_datasets) appends AIME after collection, without "
+        "decontamination or dedup), while <= 2021 gives 860. So the code is followed: `max_year` = "
+        "2022 by default; the paper's \"1983-2021\" is a mislabel. Note the 2022 problems are also in "
+        "AI-MO/aimo-validation-aime (the AIME24 eval set), so this pipeline's decontamination, which "
+        "runs after loading, may drop them where the official one could not. The repo's file is a CSV; "
+        "this reads the hub's parquet export (`refs/convert/parquet`, `default/train/NNNN.parquet`)."
     ),
 )

@@ -84,6 +84,6 @@ SOURCE = HubSource(
         "rows in pool order (fix_gpqa.py's global state after data/fix_gpqa.py:7 (random.seed)); under `kit` "
         "one generator per question (seed and text), so the order does not depend on the rows before. The "
         "repo holds CSV files, so this reads the hub's parquet export (`refs/convert/parquet`, "
-        "`<config>/train/NNNN.parquet`). Paper: 348."
+        "`<config>/train/NNNN.parquet`). Paper: 348 (arXiv 2501.19393v3 Table 7)."
     ),
 )

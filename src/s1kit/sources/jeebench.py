@@ -31,8 +31,8 @@ SOURCE = HubSource(
     load=load,
     doc=(
         "Every row of `daman1209arora/jeebench` (`test.json`, a JSON list, its only split), as in "
-        "data/collect_data.py:208 (load_jeebench). question = `question`, solution = `gold` (the answer key only), "
-        "cot_type `math` for math and phy, `science` for chem, source_type "
+        "data/collect_data.py:208 (load_jeebench). question = `question`, solution = `gold` (the "
+        "answer key only), cot_type `math` for math and phy, `science` for chem, source_type "
         "`daman1209arora/jeebench/<subject>`. Metadata: description, index, subject, type. Paper: 515, "
         "equal to the published pool's math 236 + chem 156 + phy 123."
     ),

@@ -32,12 +32,13 @@ SOURCE = HubSource(
     inputs={"openaimath": HubInput(REPO, files=("train.jsonl",))},
     load=load,
     doc=(
-        "All 12,000 rows of `train.jsonl` in `simplescaling/openaimath` (PRM800K's split of MATH: "
-        "MATH train plus the MATH test problems outside MATH500), as in data/collect_data.py:118 (load_math). "
-        "question = `problem`, solution = `solution`, cot_type `math`, source_type `qfq/openaimath/<subject>`: "
-        "the pinned code writes `simplescaling/openaimath/<subject>`, but the selection notebook tests for the "
-        "old organisation name (data/filter.ipynb cell 14 (qfq/openaimath)) and its s1K output carries it, so "
-        "we keep it. Metadata: answer, subject, level, unique_id. The paper counts 11,999, which we read as "
-        "12,000 less one exact duplicate (not checked offline)."
+        "All 12,000 rows of `train.jsonl` in `simplescaling/openaimath` (PRM800K's split of MATH: MATH "
+        "train plus the MATH test problems outside MATH500), as in "
+        "data/collect_data.py:118 (load_math). question = `problem`, solution = `solution`, "
+        "cot_type `math`, source_type `qfq/openaimath/<subject>`: the official code now reads "
+        "`simplescaling/openaimath`, but the published 59K pool and s1K carry the old organisation "
+        "name, so we keep it. Metadata: answer, subject, level, unique_id. The paper counts 11,999 "
+        "(arXiv 2501.19393v3 Table 7), which we read as 12,000 less exact duplicates "
+        "removed at pool level (not checked offline)."
     ),
 )

@@ -69,6 +69,6 @@ SOURCE = HubSource(
         "and is not read). The official loader also keeps the non-aops rows whose problem is in "
         "TMP_QUESTIONS_TO_KEEP (data/collect_data.py:139 (TMP_QUESTIONS_TO_KEEP)); option `keep_list` does the "
         "same (collect.semantics official passes the list read from the pinned collect_data.py). Paper: "
-        "30,660."
+        "30,660 (arXiv 2501.19393v3 Table 7)."
     ),
 )

@@ -40,15 +40,16 @@ SOURCE = HubSource(
     inputs={"olympicarena": HubInput(REPO, files=FILES)},
     load=load,
     doc=(
-        "`GAIR/OlympicArena`, the test and val splits of its 7 subject configs (Math, Physics, Chemistry, "
-        "Biology, Geography, Astronomy, CS), rows with language `EN` and modality `text-only`, as in "
-        "data/collect_data.py:146 (load_olympic_arena). The hub repository holds plain parquet files, "
-        "`<Subject>/{test,val}-*.parquet`, with no loading script, so they are read directly "
-        "(`trust_remote_code` was a no-op there). question = `problem`, solution = `solution`, cot_type "
-        "`math` (Math), `coding` (CS) or `science`, source_type `GAIR/OlympicArena/<subject>`. Metadata: "
-        "the other columns (id, prompt, answer, answer_type, unit, figure_urls, language, modality, ...) "
-        "except `test_cases` (CS unit tests, megabytes per row; the official code kept them). "
-        "Paper: 4,250, the sum of the published pool's 7 subject counts (Math 2,203, Chemistry 661, "
-        "Physics 516, Biology 352, Astronomy 217, Geography 211, CS 90)."
+        "`GAIR/OlympicArena`, the test and val splits of its 7 subject configs (Math, Physics, "
+        "Chemistry, Biology, Geography, Astronomy, CS), rows with language `EN` and modality "
+        "`text-only`, as in data/collect_data.py:146 (load_olympic_arena). The hub repository "
+        "holds plain parquet files, `<Subject>/{test,val}-*.parquet`, with no loading script, so they "
+        "are read directly (`trust_remote_code` was a no-op there). question = `problem`, solution = "
+        "`solution`, cot_type `math` (Math), `coding` (CS) or `science`, source_type "
+        "`GAIR/OlympicArena/<subject>`. Metadata: the other columns (id, prompt, answer, answer_type, "
+        "unit, figure_urls, language, modality, ...) except `test_cases` (CS unit tests, megabytes per "
+        "row; the official code kept them). Paper: 4,250, the sum of the published pool's 7 subject "
+        "counts (Math 2,203, Chemistry 661, Physics 516, Biology 352, Astronomy 217, Geography 211, CS "
+        "90)."
     ),
 )

@@ -61,8 +61,9 @@ PUBLISHED_RESULTS = HubSource(
     inputs={"results": HubInput("simplescaling/results", files=RESULTS_FILES)},
     load=_not_questions("published_results"),
     doc=(
-        "The paper's evaluation logs, `simplescaling/results` (the paper's published evaluation logs): one folder per run, "
-        "named by the official `--output_path` of eval/commands.sh (e.g. `qwen`, `nottc`, `forcing500`, "
+        "The paper's evaluation logs, `simplescaling/results` (all eval logs): one folder per run, "
+        "named by the official `--output_path`, eval/commands.sh:22 (--output_path nottc) and the "
+        "other commands (e.g. `qwen`, `nottc`, `forcing500`, "
         "`forcingignore2wait`, `1kdiverse`, `59k`), holding lm-evaluation-harness 0.4 output either directly "
         "(`59k/results_full.json`) or under the model's sanitized name (`forcing500/qfq__1k_qr_bt_dm_po/"
         "results_2025-01-19T20-36-18.258524.json`): a `results_<stamp>.json` (per task `exact_match,none`, the "

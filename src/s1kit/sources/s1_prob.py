@@ -24,9 +24,10 @@ SOURCE = HubSource(
     inputs={"s1_prob": HubInput(REPO, files=FILES)},
     load=load,
     doc=(
-        "s1-prob from `simplescaling/s1-prob` (train split, data/collect_data.py:238 (load_statsqual)): every "
-        "row, question/solution as given, cot_type math. source_type is `qfq/stats_qual`, the name the "
-        "selection notebook's s1K output carries (data/filter.ipynb cell 24 (source_type)); the pinned code "
-        "writes `simplescaling/s1-prob`. Paper: 182; no filter, so the raw count is the paper's."
+        "s1-prob from `simplescaling/s1-prob` (train split, "
+        "data/collect_data.py:238 (load_statsqual)): every row, question/solution as given, "
+        "cot_type math. source_type is `qfq/stats_qual`, the name the published 59K pool and s1K use "
+        "(the dataset was renamed on the hub). Paper: 182 (arXiv 2501.19393v3 Table 7); "
+        "no filter, so the raw count is the paper's."
     ),
 )

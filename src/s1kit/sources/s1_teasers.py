@@ -37,8 +37,9 @@ SOURCE = HubSource(
     inputs={"s1_teasers": HubInput(REPO, files=FILES)},
     load=load,
     doc=(
-        "s1-teasers from `simplescaling/s1-teasers` (train split, data/collect_data.py:275 (load_quant)): every row, question "
-        "= `Question.strip()`, solution = `Answer`, cot_type math, source_type `qfq/quant` as in the "
-        "notebook's s1K output (data/filter.ipynb cell 24 (source_type)). Paper: 23; no filter, so the raw count is the paper's."
+        "s1-teasers from `simplescaling/s1-teasers` (train split, "
+        "data/collect_data.py:275 (load_quant)): every row, question = `Question.strip()`, "
+        "solution = `Answer`, cot_type math, source_type `qfq/quant` as in the published 59K pool. "
+        "Paper: 23; no filter, so the raw count is the paper's."
     ),
 )

@@ -120,6 +120,6 @@ SOURCE = HubSource(
         "list (data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP), read from the pinned file) are kept first "
         "and 250 minus their number are drawn. The selection can take a row twice (once for its topic, once "
         "for its task) and counts non-SocraticQA rows under a `None` topic; the pool's exact dedup drops the "
-        "copies. Paper: 227."
+        "copies. Paper: 227 (arXiv 2501.19393v3 Table 7)."
     ),
 )

@@ -39,13 +39,13 @@ SOURCE = HubSource(
     inputs={"theoremqa": HubInput(REPO, files=FILES)},
     load=load,
     doc=(
-        "`TIGER-Lab/TheoremQA`, test split (`data/test-*.parquet`, plain parquet, no loading script), rows "
-        "whose `Picture` is null, as in data/collect_data.py:157 (load_theoremqa). question = `Question`, solution = "
-        "`Answer` (the answer only: TheoremQA has no worked solutions), cot_type `math`, source_type "
-        "`TIGER-Lab/TheoremQA/<Answer_type>`. Metadata: the other columns but `Picture` (Answer_type, and "
-        "id where the snapshot has one). Assumed schema: `Picture` is a datasets Image column (a struct of "
-        "bytes and path, null when absent). Paper: 747 (800 problems less 53 with a picture), equal to the "
-        "published pool's 360 float + 200 integer + 112 bool + 51 list of integer + 16 option + 8 list of "
-        "float."
+        "`TIGER-Lab/TheoremQA`, test split (`data/test-*.parquet`, plain parquet, no loading script), "
+        "rows whose `Picture` is null, as in data/collect_data.py:157 (load_theoremqa). question "
+        "= `Question`, solution = `Answer` (the answer only: TheoremQA has no worked solutions), "
+        "cot_type `math`, source_type `TIGER-Lab/TheoremQA/<Answer_type>`. Metadata: the other columns "
+        "but `Picture` (Answer_type, and id where the snapshot has one). Assumed schema: `Picture` is "
+        "a datasets Image column (a struct of bytes and path, null when absent). Paper: 747 (800 "
+        "problems less 53 with a picture), equal to the published pool's 360 float + 200 integer + 112 "
+        "bool + 51 list of integer + 16 option + 8 list of float."
     ),
 )

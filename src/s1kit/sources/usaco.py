@@ -27,10 +27,11 @@ SOURCE = HubSource(
     inputs={"usaco": HubInput(REPO, files=FILES, revision="refs/convert/parquet")},
     load=load,
     doc=(
-        "USACO from `codegenning/usacobench_formatted` (test split, data/collect_data.py:268 (load_usaco)): every row, question "
-        "= `question.strip()`, no solution, cot_type coding. Read from the hub's parquet export "
-        "(`refs/convert/parquet`, `default/test/NNNN.parquet`) because the main branch's data layout is not "
-        "documented; the only column relied on is `question`, all others go to metadata. Paper: 519; no "
-        "filter, so the raw count is the paper's."
+        "USACO from `codegenning/usacobench_formatted` (test split, "
+        "data/collect_data.py:268 (load_usaco)): every row, question = `question.strip()`, no "
+        "solution, cot_type coding. Read from the hub's parquet export (`refs/convert/parquet`, "
+        "`default/test/NNNN.parquet`) because the main branch's data layout is not documented; the "
+        "only column relied on is `question`, all others go to metadata. Paper: 519; no filter, so the "
+        "raw count is the paper's."
     ),
 )

@@ -52,7 +52,7 @@ SOURCE = HubSource(
         "`collect.semantics: official` minus the questions of the official TMP_QUESTIONS_TO_KEEP list found "
         "here, which are appended. The repo holds JSON files whose row order decides the sample, so this reads "
         "the hub's parquet export (`refs/convert/parquet`, `default/train/NNNN.parquet`), which is the row "
-        "order `datasets` loads. Paper: 999: one of the 1,000 is an exact duplicate removed by dedup (our "
+        "order `datasets` loads. Paper: 999 (arXiv 2501.19393v3 Table 7): one of the 1,000 is an exact duplicate removed by dedup (our "
         "reading, not checked offline)."
     ),
 )

@@ -1,7 +1,7 @@
 """A word-level tokenizer for the tiny task, trained locally with `tokenizers`.
 
-It has the ChatML special tokens and the think/answer delimiters of the paper (PAPER.md
-step 5) and a chat template that renders the s1 format, so the SFT formatting and budget
+It has the ChatML special tokens and the think/answer delimiters of the paper (arXiv 2501.19393v3
+Appendix D) and a chat template that renders the s1 format, so the SFT formatting and budget
 forcing code paths are exactly the ones used with Qwen2.5.
 """
 

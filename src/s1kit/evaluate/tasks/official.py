@@ -1,14 +1,13 @@
 """The s1 paper's evaluation tasks: the official prompts, pinned data and scoring.
 
-Prompts, copied exactly from the official fork's task code
-(``eval/lm-evaluation-harness/lm_eval/tasks/{aime,openai_math,gpqa/openai}/utils.py`` of
-simplescaling/s1 at 77272c6, read from copies of those files; the base templates also in
-simplescaling/lm-evaluation-harness: ``aime/utils.py`` @3b87ded, ``openai_math/utils.py``
-@3081381, ``gpqa/openai/utils.py`` @7f3e0ed):
+Prompts, copied exactly from the official fork's task code in simplescaling/s1 at 77272c6
+(eval/lm-evaluation-harness/lm_eval/tasks/aime/utils.py:20 (QUERY_TEMPLATE),
+eval/lm-evaluation-harness/lm_eval/tasks/openai_math/utils.py:20 (QUERY_TEMPLATE),
+eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:12 (QUERY_TEMPLATE)):
 
 - AIME and MATH500: ``QUERY_TEMPLATE = "{Question}"``, the problem as it is;
 - GPQA Diamond: ``"{Question}\\n\\nA) {choice1}\\nB) {choice2}\\nC) {choice3}\\nD) {choice4}"``;
-- the conditional-control variants (PAPER.md Table 3) append ``"\\n\\n"`` and one sentence.
+- the conditional-control variants (arXiv 2501.19393v3 Table 3) append ``"\\n\\n"`` and one sentence.
   The fork chose them with environment variables (PROMPTTOKEN=N, PROMPTSTEP=N, PROMPTLONG,
   PROMPTSHORT); here task metadata chooses them: ``control`` (none, tcc, scc, ccc-long,
   ccc-short) and ``budget`` (tcc/scc), e.g. ``TaskManager(metadata={"control": "tcc",
@@ -25,12 +24,16 @@ metadata, so a model ``revision=`` would collide.) Either way the docs are built
 control suffix included; ``doc_to_text: prompt``) and, for GPQA, choice1-4.
 
 GPQA answer order: the fork shuffled the choices with the global ``random`` module inside
-``process_docs`` (PAPER.md pitfalls), so the order changed with everything that ran before.
+``process_docs``
+(eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:230 (random.shuffle)), so the order changed with everything that ran before.
 Here each question gets its own ``random.Random(int(question_hash(q)[:8], 16) ^ shuffle_seed)``
 (metadata ``shuffle_seed``, default 0); the gold letter follows the shuffle.
 
-Scoring: ``answers.score`` (math_verify; letters for GPQA) instead of gpt-4o-mini. Unlike the
-fork, a GPQA response without a letter is wrong (the fork defaulted it to "A"). Several
+Scoring: ``answers.score`` (math_verify; letters for GPQA) instead of gpt-4o-mini, with
+metadata ``scoring`` (``kit``, default, or ``fork``; ``evaluate.scoring`` in the config),
+written into every doc so that ``process_results`` sees it. With ``kit`` a GPQA response
+without a letter is wrong and an answer met only while thinking is not credited; ``fork``
+does as the fork did (a missing letter is "A"; answers.py says which section is read). Several
 samples per question (the ``*_agg64`` tasks) add ``avg@k``, ``maj@k`` and ``cov@k`` from
 ``evaluate.voting``.
 """
@@ -221,13 +224,17 @@ def load_docs(
     hub_name: str | None = None,
     hub_split: str = "test",
     hub_revision: str | None = None,
+    scoring: str = "kit",
     **_metadata: Any,
 ) -> dict[str, Any]:
     """``custom_dataset`` body: {"test": Dataset of docs} from ``data_path`` or the pinned hub
     dataset. lm-eval passes all task metadata and dataset_kwargs; other keys are ignored."""
     import datasets
 
+    from s1kit.evaluate.answers import check_scoring
+
     control_suffix(control, budget)  # a bad control fails before any data is read
+    check_scoring(scoring)
     if data_path:
         rows, origin = read_jsonl(data_path), str(data_path)
     else:
@@ -238,6 +245,7 @@ def load_docs(
         docs = gpqa_docs(rows, control, budget, int(shuffle_seed), origin)
     else:
         raise ValueError(f"unknown task kind {kind!r}; expected math or gpqa")
+    docs = [{**d, "scoring": scoring} for d in docs]
     return {"test": datasets.Dataset.from_list(docs, split=datasets.Split.TEST)}
 
 
@@ -250,15 +258,15 @@ def process_results(doc: dict, results: list, multiple_choice: bool = False) -> 
     from s1kit.evaluate.answers import choice_letter, score
     from s1kit.evaluate.voting import sample_metrics
 
-    gold = str(doc["answer"])
+    gold, scoring = str(doc["answer"]), doc.get("scoring", "kit")
     if results and isinstance(results[0], (list, tuple)):
         responses = list(results[0])
         if not responses:
             raise ValueError(f"doc {doc.get('id')}: no responses")
-        scored = [score(r or "", gold) for r in responses]
+        scored = [score(r or "", gold, scoring) for r in responses]
         answers = [e for e, _ in scored]
         if multiple_choice:  # vote on letters: "C", "(C)" and "C) 4 m" are one answer
             answers = [choice_letter(a) or "" for a in answers]
         return sample_metrics(answers, [ok for _, ok in scored])
-    _, correct = score(results[0] or "", gold)
+    _, correct = score(results[0] or "", gold, scoring)
     return {"exact_match": float(correct)}
