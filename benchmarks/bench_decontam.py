@@ -8,11 +8,12 @@ MATH500 from ../shared/data when present, synthetic GPQA Diamond 198 and LiveCod
 release_v4 713). Each method runs in its own process, pinned to one core, so that its peak
 RSS is its own:
 
-- official: data/collect_data.py's decontaminate_train_data, imported from the pinned file
-  (../shared/official-s1, the official functions of data/decontaminate_util.py inside it),
-  called per source as its main block does, each source's kept questions added to the test
-  questions before the next (data/collect_data.py:475 (test_questions)), then the exact dedup
-  of data/collect_data.py:482 (is_unique);
+- official: data/collect_data.py:387 (decontaminate_train_data), imported from the pinned
+  file in ../shared/official-s1 (it calls data/decontaminate_util.py:27 (build_ngram_lookup)
+  and data/decontaminate_util.py:41 (find_contaminated_questions)), called per source as the
+  main block does, each source's kept questions added to the test questions before the next
+  (data/collect_data.py:475 (test_questions)), then the exact dedup of
+  data/collect_data.py:482 (is_unique);
 - kit: s1kit.collect.build_pool under collect.semantics official on the same sources written
   as raw parquet (reading and writing its files included).
 

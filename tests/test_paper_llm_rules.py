@@ -3,7 +3,7 @@
 config/s1.yaml as it is, plus an override that points every backend's ``base_url`` at a
 local HTTP server speaking Gemini's and Anthropic's wire formats (``llm_server.FakeAPI``;
 nothing leaves the machine) and takes the official prompt files from
-../shared/data/s1-official. Rules run: distill_traces (Gemini teacher), featurize_official,
+../shared/data/s1-official. Rules run: distill_traces (Gemini teacher), fetch_official,
 distill_grade (Claude grader with the official prompt, math-verify agreement) and
 featurize_domains (Claude MSC classifier): the same CLI, client and HTTP code as against
 the real APIs. The providers' own behaviour (their tokenizers, prompt-cache hits, real

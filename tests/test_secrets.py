@@ -1,7 +1,7 @@
 """Secrets never written, whatever their name (s1kit.secrets).
 
 The end-to-end test runs the paper config's LLM stages (distill_traces, distill_grade,
-featurize_domains, featurize_official) through the real Snakemake rules against a local
+featurize_domains, fetch_official) through the real Snakemake rules against a local
 server standing in for the providers (tests/llm_server.FakeAPI; nothing leaves the
 machine). Five sentinel keys sit in five differently named variables: three named by
 ``api_key_env`` options (one with a name that does not look secret at all), two unused
@@ -17,7 +17,7 @@ import os
 import pytest
 import yaml
 from llm_server import FakeAPI, canned
-from test_paper_llm_rules import CASES, OFFICIAL, base_env, snakemake, write_pool
+from test_paper_llm_rules import CASES, OFFICIAL, OFFICIAL_REPO, base_env, snakemake, write_pool
 
 from s1kit import secrets
 from s1kit.cli import main
@@ -86,8 +86,8 @@ def echoing(route, leaked: str):
 
 @pytest.mark.e2e
 def test_no_sentinel_in_any_file_the_stages_write(tmp_path):
-    if not (OFFICIAL / "msc.json").exists():
-        pytest.skip("../shared/data/s1-official absent")
+    if not (OFFICIAL / "msc.json").exists() or not (OFFICIAL_REPO / "data/msc.json").exists():
+        pytest.skip("../shared/data/s1-official or ../shared/official-s1 absent")
     write_pool(tmp_path, CASES)
     leaked = " ".join(SENTINELS.values())
     api = FakeAPI(default={}, route=echoing(canned, leaked), echo=list(SENTINELS.values()))
@@ -103,8 +103,8 @@ def test_no_sentinel_in_any_file_the_stages_write(tmp_path):
                                "client": client}},
             "domains": {"llm": {"backend": "gemini", "model": "gemini-2.5-flash", "client": client,
                                 "options": {"base_url": api.url, "api_key_env": "MSC_CLASSIFIER_ID"}}},
-            "official": {"local_dir": str(OFFICIAL)},
         },
+        "official": {"mirror": str(OFFICIAL_REPO)},
     }
     (tmp_path / "override.yaml").write_text(yaml.safe_dump(override))
     env = dict(base_env(tmp_path), **SENTINELS)

@@ -145,7 +145,7 @@ def test_no_config_value_runs_as_shell(tmp_path, config):
         # every name that becomes a wildcard or a path is refused by the schema
         refused = {dotted(p) for p in schema_refused}
         for must in ("models.<key tiny-base>", "collect.sources.<key tiny_math>", "models.tiny-base.kind",
-                     "featurize.official.revision", "containers.data", "train.runs.tiny-s1.selection",
+                     "official.commit", "containers.data", "train.runs.tiny-s1.selection",
                      "evaluate.tasks.0"):
             if config == "default.yaml":
                 assert must in refused, must

@@ -71,8 +71,8 @@ def write_source(name: str, out: str | Path, quarantine_out: str | Path, *, n: i
                  max_chars: int = DEFAULT_MAX_CHARS, official_collect: str | Path | None = None) -> dict[str, int]:
     """Run one source (hub or synthetic); write valid records as parquet and bad rows to quarantine.
 
-    official_collect: the pinned data/collect_data.py (collect.semantics official); a hub source with
-    a `keep_list` option (NuminaMath) then gets its TMP_QUESTIONS_TO_KEEP."""
+    official_collect: the pinned collect script (collect.semantics official); a hub source with a
+    `keep_list` option (NuminaMath) then gets data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP)."""
     if name in HUB_SOURCES:
         options = dict(options or {})
         if official_collect and "keep_list" in HUB_SOURCES.get(name).options:
@@ -156,8 +156,9 @@ def official_keep_list(collect_data_py: Path | None) -> frozenset[str]:
     """TMP_QUESTIONS_TO_KEEP as the pinned file defines it (`data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP)`),
     read as literals from its syntax tree: never executed, never copied."""
     if collect_data_py is None:
-        raise ValueError("collect.semantics official needs the official data/collect_data.py (pin it in config "
-                         "official.files; the collect_pool rule passes the fetched copy)")
+        raise ValueError("collect.semantics official needs the pinned official collect script, for "
+                         "data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP): pin it in config official.files "
+                         "(the collect rules pass the fetched copy)")
     tree = ast.parse(Path(collect_data_py).read_text(encoding="utf-8"), str(collect_data_py))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "TMP_QUESTIONS_TO_KEEP" for t in node.targets):
@@ -204,7 +205,7 @@ class SourcePool:
 
     sample: int | None = None  # keep this many after decontamination (data/collect_data.py:405 (DS_TO_SELECTION))
     sampler: str = "first"  # "first": the first `sample` of a seeded shuffle; "balanced": SciEval's
-    appended: bool = False  # decontaminate: false = appended after collection (data/add_aime.py)
+    appended: bool = False  # decontaminate: false = appended after collection, data/add_aime.py:34 (concatenate_datasets)
     finish: Callable[[list[Row], Callable[[str], random.Random]], list[Row]] | None = None
 
 

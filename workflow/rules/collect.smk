@@ -11,8 +11,8 @@ HUB_DEST = HUB.get("dest", "resources/hub")
 HUB_LOCK = HUB.get("lock", "config/hub.lock.yaml")
 SYNTHETIC_SOURCES = [s for s in SOURCES if source_kind(s) == "synthetic"]
 HUB_NAMES = sorted({s for s in SOURCES if source_kind(s) == "hub"} | {t for t in EVAL_SETS if source_kind(t, True) == "hub"})
-# collect.semantics (official | kit; docs/fidelity.md): official reads TMP_QUESTIONS_TO_KEEP
-# from the pinned data/collect_data.py, so the pool step then needs the official files.
+# collect.semantics (official | kit; docs/fidelity.md): official reads the list of
+# data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP) from the pinned file (config official).
 COLLECT_SEMANTICS = config["collect"].get("semantics", "kit")
 DECONTAMINATE = config["collect"].get("decontaminate_against") or EVAL_SETS
 _check(DECONTAMINATE, EVAL_SETS, "collect.decontaminate_against", "collect.eval_sets")

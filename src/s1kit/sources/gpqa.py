@@ -39,7 +39,7 @@ def add_choices(records: list[Row], rng_for: Callable[[str], random.Random]) -> 
     """The pool step's finish: GPQA question records with the multiple-choice format, in pool order.
 
     rng_for(question) gives the generator: one shared generator seeded once reproduces
-    fix_gpqa.py's global ``random`` state (collect.semantics official); one generator per
+    the official global ``random`` state, data/fix_gpqa.py:7 (random.seed) (collect.semantics official); one generator per
     question makes each order independent of the rows before it (kit).
     """
     out = []
@@ -51,8 +51,8 @@ def add_choices(records: list[Row], rng_for: Callable[[str], random.Random]) -> 
 
 
 def load(paths: Mapping[str, Path], seed: int) -> list[Row]:
-    """gpqa_extended rows whose Question is not a gpqa_diamond Question (data/collect_data.py:244
-    (load_gpqa_extended)); the answer choices are added by the pool step (``add_choices``)."""
+    """gpqa_extended rows whose Question is not a gpqa_diamond Question, as
+    data/collect_data.py:244 (load_gpqa_extended); the pool step adds the answer choices (``add_choices``)."""
     del seed
     root = Path(paths["gpqa"])
     diamond = {x.get("Question") for x in read_rows(root, [DIAMOND])}
@@ -77,11 +77,11 @@ SOURCE = HubSource(
         "gpqa_extended, train split, minus every row whose `Question` is a gpqa_diamond `Question` "
         "(546 - 198 = 348); question = `Question`, solution = `Explanation`, cot_type science (all three "
         "High-level domains), source_type `Idavidrein/gpqa`. After collection (decontamination on the bare "
-        "question, as the official loop does), the pool step rewrites each question as data/fix_gpqa.py:15 "
-        "(process_example) does: `{Question}\\nAnswer Choices:\\n(A) ...(D) ...` with the four answers "
+        "question, as the official loop does), the pool step rewrites each question as "
+        "data/fix_gpqa.py:15 (process_example) does: `{Question}\\nAnswer Choices:\\n(A) ...(D) ...` with the four answers "
         "(stripped of newlines) shuffled, and `\\n\\nAnswer: <letter>` appended to the solution. The "
         "shuffle: under `collect.semantics: official` one `random.Random(collect.seed)` walked over the GPQA "
-        "rows in pool order (fix_gpqa.py's global state after data/fix_gpqa.py:7 (random.seed)); under `kit` "
+        "rows in pool order (the official global state after data/fix_gpqa.py:7 (random.seed)); under `kit` "
         "one generator per question (seed and text), so the order does not depend on the rows before. The "
         "repo holds CSV files, so this reads the hub's parquet export (`refs/convert/parquet`, "
         "`<config>/train/NNNN.parquet`). Paper: 348 (arXiv 2501.19393v3 Table 7)."

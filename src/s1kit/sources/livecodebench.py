@@ -75,8 +75,8 @@ SOURCE = HubSource(
     load=load,
     options={"releases": list(TRAIN_RELEASES), "difficulty": "hard"},
     doc=(
-        "LiveCodeBench from `livecodebench/code_generation_lite` (data/collect_data.py:281 "
-        "(load_livecodebench)): problems with `difficulty == 'hard'` of release_v1, v2 and v3; question = "
+        "LiveCodeBench from `livecodebench/code_generation_lite` "
+        "(data/collect_data.py:281 (load_livecodebench)): problems with `difficulty == 'hard'` of release_v1, v2 and v3; question = "
         "`question_content.strip()`, no solution, cot_type coding, source_type `LiveCodeBench/<release>`. "
         "The dataset is a loading script (`trust_remote_code`); its release_vN is cumulative over "
         "`test.jsonl` ... `testN.jsonl`, so the official code loads v1's problems three times and v2's twice; "
