@@ -181,7 +181,8 @@ def main() -> None:
         results = {m: json.loads((Path(d) / f"{m}.json").read_text()) for m in ("kit", "official")}
     kit, off = results["kit"], results["official"]
     assert (kit["kept"], kit["kept_sha"]) == (off["kept"], off["kept_sha"]), f"methods disagree: {results}"
-    print(f"pool {a.pool:,} questions in {len(SIZES)} decontaminated sources (AIME is appended); both keep {kit['kept']:,} (the same questions)")
+    print(f"pool {a.pool:,} questions in {len(SIZES)} decontaminated sources (AIME is appended); "
+          f"both keep {kit['kept']:,} (the same questions)")
     print(f"{'method':<10}{'wall s':>10}{'CPU s':>10}{'peak RSS MB':>14}{'before the run MB':>20}")
     for m in ("kit", "official"):
         r = results[m]

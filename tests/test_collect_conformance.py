@@ -40,7 +40,8 @@ DATA = OFFICIAL / "data"
 pytestmark = pytest.mark.skipif(not (DATA / "collect_data.py").exists(), reason="../shared/official-s1 absent")
 
 # DS_TO_SELECTION name (data/collect_data.py:405) -> the kit's source name and the rows' source_type
-SOURCES = {"MATH": ("math", "simplescaling/openaimath/Algebra"), "OlympicArena": ("olympicarena", "GAIR/OlympicArena/Math"),
+SOURCES = {"MATH": ("math", "simplescaling/openaimath/Algebra"),
+           "OlympicArena": ("olympicarena", "GAIR/OlympicArena/Math"),
            "TheoremQA": ("theoremqa", "TIGER-Lab/TheoremQA/float"),
            "NuminaMath": ("numinamath", "AI-MO/NuminaMath-CoT/aops_forum"),
            "Omni-MATH": ("omnimath", "KbsdJames/Omni-MATH"), "SciEval": ("scieval", None),

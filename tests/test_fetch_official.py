@@ -44,7 +44,8 @@ def test_fetch_official_copies_and_verifies(tmp_path):
 def test_drift_names_the_file_and_writes_nothing(tmp_path):
     mirror, pins = _mirror(tmp_path, {"data/a.py": b"A = 1\n"})
     (mirror / "data/a.py").write_bytes(b"A = 2\n")  # upstream changed under the pin
-    with pytest.raises(DriftError, match=r"official file data/a.py .*differs from config official.files\['data/a.py'\]"):
+    drift = r"official file data/a.py .*differs from config official.files\['data/a.py'\]"
+    with pytest.raises(DriftError, match=drift):
         fetch_official("org/repo", COMMIT, pins, tmp_path / "dest", mirror=mirror)
     assert not (official_dir(tmp_path / "dest", "org/repo", COMMIT) / "data/a.py").exists()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -29,7 +30,8 @@ from typing import Any
 import pyarrow as pa
 
 from s1kit.decontaminate import NgramIndex, dedup
-from s1kit.records import QUESTION_FIELDS, QUESTION_SCHEMA, read_jsonl, read_table, write_csv, write_jsonl, write_table
+from s1kit.records import (_UMASK, QUESTION_FIELDS, QUESTION_SCHEMA, read_jsonl, read_table, write_csv, write_jsonl,
+                           write_table)
 from s1kit.sources import EVAL_SETS, HUB_SOURCES, SOURCES
 from s1kit.sources.quality import REASONS, from_record, validate
 
@@ -161,7 +163,8 @@ def official_keep_list(collect_data_py: Path | None) -> frozenset[str]:
                          "(the collect rules pass the fetched copy)")
     tree = ast.parse(Path(collect_data_py).read_text(encoding="utf-8"), str(collect_data_py))
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "TMP_QUESTIONS_TO_KEEP" for t in node.targets):
+        names = [getattr(t, "id", None) for t in node.targets] if isinstance(node, ast.Assign) else []
+        if "TMP_QUESTIONS_TO_KEEP" in names:
             return frozenset(_literal_list(node.value, collect_data_py))
     raise ValueError(f"{collect_data_py}: no TMP_QUESTIONS_TO_KEEP assignment")
 
@@ -186,8 +189,8 @@ def _per_question_rng(seed: int) -> Callable[[str], random.Random]:
 
 
 SEMANTICS: dict[str, Semantics] = {
-    "official": Semantics(cross_source=True, short_texts=False, kept_order=_set_order, shuffle_all=True, keep_list=official_keep_list,
-                          dedup_appended=False, choice_rng=_shared_rng),
+    "official": Semantics(cross_source=True, short_texts=False, kept_order=_set_order, shuffle_all=True,
+                          keep_list=official_keep_list, dedup_appended=False, choice_rng=_shared_rng),
     "kit": Semantics(cross_source=False, short_texts=True, kept_order=_stable_order, shuffle_all=False,
                      keep_list=lambda path: frozenset(), dedup_appended=True, choice_rng=_per_question_rng),
 }
@@ -205,7 +208,8 @@ class SourcePool:
 
     sample: int | None = None  # keep this many after decontamination (data/collect_data.py:405 (DS_TO_SELECTION))
     sampler: str = "first"  # "first": the first `sample` of a seeded shuffle; "balanced": SciEval's
-    appended: bool = False  # decontaminate: false = appended after collection, data/add_aime.py:34 (concatenate_datasets)
+    # decontaminate: false = appended after collection, data/add_aime.py:34 (concatenate_datasets)
+    appended: bool = False
     finish: Callable[[list[Row], Callable[[str], random.Random]], list[Row]] | None = None
 
 
@@ -221,27 +225,31 @@ def source_pool(name: str, spec: Any) -> SourcePool:
                       finish=src.finish)
 
 
-def shuffled(rows: list[Row], seed: int) -> list[Row]:
-    """rows in the order of ``datasets.Dataset.shuffle(seed=seed)``: numpy ``default_rng(seed).permutation``."""
+def shuffled(items: list, seed: int) -> list:
+    """items in the order of ``datasets.Dataset.shuffle(seed=seed)``: numpy ``default_rng(seed).permutation``."""
     import numpy as np
 
-    return [rows[i] for i in np.random.default_rng(seed).permutation(len(rows)).tolist()]
+    return [items[i] for i in np.random.default_rng(seed).permutation(len(items)).tolist()]
 
 
-def select(rows: list[Row], pool: SourcePool, seed: int, sem: Semantics, keep: frozenset[str]) -> list[Row]:
-    """A source's rows after decontamination -> what it contributes (data/collect_data.py:460 (selection_fn))."""
+def select(positions: list[int], questions: list[str], pool: SourcePool, seed: int, sem: Semantics,
+           keep: frozenset[str], metadata: Callable[[], list[str]] = list) -> list[int]:
+    """A source's rows left by decontamination (positions, in order) -> the positions it contributes,
+    in order (data/collect_data.py:460 (selection_fn)); a position may come twice (the pool's dedup
+    drops the copy). metadata() gives every row's metadata JSON (SciEval's balanced selection)."""
     if pool.sampler == "balanced" and pool.sample:
         from s1kit.sources.scieval import select_balanced
 
-        kept = [r for r in rows if r["question"] in keep]
-        meta = [{**json.loads(r["metadata"]), "_row": i} for i, r in enumerate(rows)]
-        return [rows[m["_row"]] for m in select_balanced(meta, pool.sample - len(kept), seed)] + kept
+        meta = metadata()
+        kept = [i for i in positions if questions[i] in keep]
+        rows = [{**json.loads(meta[i]), "_row": i} for i in positions]
+        return [r["_row"] for r in select_balanced(rows, pool.sample - len(kept), seed)] + kept
     if sem.shuffle_all or pool.sample:
-        rows = shuffled(rows, seed)
+        positions = shuffled(positions, seed)
     if pool.sample:
-        kept = [r for r in rows if r["question"] in keep]
-        rows = rows[:max(0, pool.sample - len(kept))] + kept
-    return rows
+        kept = [i for i in positions if questions[i] in keep]
+        positions = positions[:max(0, pool.sample - len(kept))] + kept
+    return positions
 
 
 def _quarantine_counts(paths: list[str | Path]) -> dict[str, Counter]:
@@ -251,26 +259,59 @@ def _quarantine_counts(paths: list[str | Path]) -> dict[str, Counter]:
     return counts
 
 
-def _split(rows: list[Row], index: NgramIndex, sem: Semantics) -> tuple[list[int], list[Row], tuple]:
-    """(kept positions in the semantics' order, dropped rows with the item matched, the rows' n-gram hashes)."""
-    keys, pos = index.hashes([r["question"] for r in rows])
-    matched = index.match_hashes(keys, pos, len(rows))
-    gone = {i for i, m in enumerate(matched) if m is not None}
-    return (sem.kept_order(len(rows), gone), [{**rows[i], "matched_eval": matched[i]} for i in sorted(gone)],
-            (keys, pos))
-
-
-def _add_chosen(index: NgramIndex, name: str, rows: list[Row], chosen: list[int], hashes: tuple) -> None:
+def _add_chosen(index: NgramIndex, name: str, ids: list[str], chosen: list[int], hashes: tuple) -> None:
     """Index the chosen rows' n-grams (already hashed) as "pool:<source>:<id>"
     (`data/collect_data.py:475 (test_questions)`)."""
     import numpy as np
 
-    keys, pos = hashes
-    slot = np.full(len(rows), -1, dtype=np.int64)
-    for j, i in enumerate(dict.fromkeys(chosen)):
-        slot[i] = j
-    take = slot[pos] >= 0 if len(pos) else np.zeros(0, dtype=bool)
-    index.add_hashes(keys[take], slot[pos[take]], [f"pool:{name}:{rows[i]['id']}" for i in dict.fromkeys(chosen)])
+    distinct = list(dict.fromkeys(chosen))
+    slot = np.full(len(ids), -1, dtype=np.int32)
+    slot[distinct] = np.arange(len(distinct), dtype=np.int32)
+    index.add_hashes(*hashes, [f"pool:{name}:{ids[i]}" for i in distinct], slot=slot)
+
+
+def _take(table: pa.Table, positions: list[int]) -> pa.Table:
+    return table.take(pa.array(positions, type=pa.int64()))
+
+
+class _Pool:
+    """The pool as it grows, written source by source to a temporary parquet file (the rows are never
+    all in memory), with the exact dedup as each source arrives (first copy wins), the duplicates'
+    rows and the funnel's duplicates and kept. ``commit`` renames the file into place."""
+
+    def __init__(self, funnel: dict[str, dict], out: Path):
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        self.funnel, self.dups, self.seen, self.rows, self.out = funnel, [], set(), 0, Path(out)
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.out.parent, prefix=f".{self.out.name}.", suffix=".tmp")
+        os.close(fd)
+        self.tmp, self.writer = Path(tmp), pq.ParquetWriter(tmp, QUESTION_SCHEMA)
+
+    def add(self, name: str, table: pa.Table, finish=None, dedup: bool = True) -> None:
+        if dedup:
+            ids = table.column("id").to_pylist()
+            mask = [not (i in self.seen or self.seen.add(i)) for i in ids]
+            if not all(mask):
+                self.dups.extend(table.filter(pa.array([not m for m in mask])).to_pylist())
+                self.funnel[name]["duplicates"] += mask.count(False)  # a duplicate is charged to the later source
+                table = table.filter(pa.array(mask))
+        if finish is not None:
+            table = pa.Table.from_pylist(finish(table.to_pylist()), schema=QUESTION_SCHEMA)
+        self.funnel[name]["kept"] = table.num_rows
+        self.rows += table.num_rows
+        self.writer.write_table(table)
+
+    def commit(self) -> None:
+        self.writer.close()
+        os.chmod(self.tmp, 0o666 & ~_UMASK)  # as records.atomic_write: results are meant to be shared
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)
 
 
 def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_pool: str | Path,
@@ -292,71 +333,64 @@ def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_po
     index = NgramIndex(((f"{Path(p).stem}:{r.get('id', i)}", r["question"]) for p in eval_paths
                         for i, r in enumerate(read_jsonl(p))), n=config.ngram, short=sem.short_texts)
     quarantine = _quarantine_counts(list(quarantine_paths))
-    funnel, main, appended, contaminated, dups = {}, [], [], [], []
+    funnel: dict[str, dict] = {}
+    pool = _Pool(funnel, out_pool)
+    try:
+        contaminated, cross_dups = _collect(raw_paths, index, pool, funnel, quarantine, config, sem, keep)
+    except BaseException:
+        pool.abort()
+        raise
+    rows_out = list(funnel.values())
+    rows_out.append({"source": "total", **{c: sum(r[c] for r in rows_out) for c in FUNNEL_COLUMNS[1:]}})
+    write_table(contaminated_out, contaminated, schema=CONTAMINATED_SCHEMA)
+    write_table(duplicates_out, cross_dups + pool.dups, schema=QUESTION_SCHEMA)
+    pool.commit()
+    write_csv(out_funnel, rows_out, FUNNEL_COLUMNS)
+    return {"pool": pool.rows, "contaminated": len(contaminated), "duplicates": len(cross_dups + pool.dups),
+            "quarantined": sum(r["quarantined"] for r in rows_out[:-1])}
+
+
+def _collect(raw_paths: list[str | Path], index: NgramIndex, pool: _Pool, funnel: dict[str, dict],
+             quarantine: dict[str, Counter], config: CollectConfig, sem: Semantics,
+             keep: frozenset[str]) -> tuple[list[Row], list[Row]]:
+    """The loop over the sources (data/collect_data.py:456 (DS_TO_SELECTION)), then the appended ones."""
+    appended, contaminated, cross_dups = [], [], []
+    rng = sem.choice_rng(config.seed)
     seen: set[str] = set()  # ids of every raw row so far ("deduplicated")
     kept_ids: set[str] = set()  # ids added to the index so far
     for path in raw_paths:
         name = Path(path).stem
-        rows = [{**r, "_src": name} for r in read_table(path, required=QUESTION_FIELDS).to_pylist()]
-        pool = source_pool(name, config.sources.get(name))
+        table = read_table(path, required=QUESTION_FIELDS).select(QUESTION_FIELDS).cast(QUESTION_SCHEMA)
+        ids, questions = table.column("id").to_pylist(), table.column("question").to_pylist()
+        spec = source_pool(name, config.sources.get(name))
         q = quarantine.get(name, Counter())
-        row = funnel[name] = {"source": name, "loaded": len(rows) + sum(q.values()), "quarantined": sum(q.values()),
-                              "contaminated": 0, "cross_source": 0, "unselected": 0, "duplicates": 0,
+        row = funnel[name] = {"source": name, "loaded": len(ids) + sum(q.values()), "quarantined": sum(q.values()),
+                              "contaminated": 0, "cross_source": 0, "unselected": 0, "duplicates": 0, "kept": 0,
                               **{f"quarantined_{r}": q[r] for r in REASONS},
-                              "deduplicated": len({r["id"] for r in rows} - seen)}
-        seen.update(r["id"] for r in rows)
-        if pool.appended:
-            appended.append((name, rows))
+                              "deduplicated": len(set(ids) - seen)}
+        seen.update(ids)
+        if spec.appended:
+            appended.append((name, table))
             continue
-        kept_at, dropped, hashes = _split(rows, index, sem)
-        for i, r in enumerate(rows):
-            r["_at"] = i
-        clean = [rows[i] for i in kept_at]
-        chosen = select(clean, pool, config.seed, sem, keep)
-        row["unselected"] = len(clean) - len(chosen)
-        for d in dropped:
-            if d["id"] in kept_ids:
-                dups.append({k: v for k, v in d.items() if k != "matched_eval"})
+        hashes = index.hashes(questions)
+        matched = index.match_hashes(*hashes, len(ids))
+        gone = sorted(i for i, m in enumerate(matched) if m is not None)
+        kept_at = sem.kept_order(len(ids), set(gone))
+        chosen = select(kept_at, questions, spec, config.seed, sem, keep,
+                        lambda: table.column("metadata").to_pylist())
+        row["unselected"] = len(kept_at) - len(chosen)
+        for i, r in zip(gone, _take(table, gone).to_pylist()):
+            if ids[i] in kept_ids:  # an exact copy of an earlier source's question
+                cross_dups.append(r)
                 row["duplicates"] += 1
             else:
-                contaminated.append(d)
-                row["cross_source" if d["matched_eval"].startswith("pool:") else "contaminated"] += 1
+                contaminated.append({**r, "matched_eval": matched[i]})
+                row["cross_source" if matched[i].startswith("pool:") else "contaminated"] += 1
         if sem.cross_source:
-            _add_chosen(index, name, rows, [r["_at"] for r in chosen], hashes)
-            kept_ids.update(r["id"] for r in chosen)
-        main.extend(chosen)
-    pool_rows, pool_dups = dedup(main)
-    pool_rows = _finish(pool_rows, config, sem)
-    for name, rows in appended:
-        if sem.dedup_appended:
-            rows, more = dedup(pool_rows + rows)
-            rows, pool_dups = rows[len(pool_rows):], pool_dups + more
-        pool_rows = pool_rows + rows
-    dups.extend(pool_dups)
-    kept = Counter(r["_src"] for r in pool_rows)
-    for d in pool_dups:
-        funnel[d["_src"]]["duplicates"] += 1  # a duplicate is charged to the later source
-    rows_out = list(funnel.values())
-    for r in rows_out:
-        r["kept"] = kept[r["source"]]
-    rows_out.append({"source": "total", **{c: sum(r[c] for r in rows_out) for c in FUNNEL_COLUMNS[1:]}})
-    write_table(contaminated_out, contaminated, schema=CONTAMINATED_SCHEMA)
-    write_table(duplicates_out, dups, schema=QUESTION_SCHEMA)
-    write_table(out_pool, pool_rows, schema=QUESTION_SCHEMA)
-    write_csv(out_funnel, rows_out, FUNNEL_COLUMNS)
-    return {"pool": len(pool_rows), "contaminated": len(contaminated), "duplicates": len(dups),
-            "quarantined": sum(r["quarantined"] for r in rows_out[:-1])}
-
-
-def _finish(rows: list[Row], config: CollectConfig, sem: Semantics) -> list[Row]:
-    """Per-source rewrites of the deduplicated pool, in pool order (GPQA's answer choices)."""
-    rng = sem.choice_rng(config.seed)
-    out, todo = list(rows), {}
-    for i, r in enumerate(rows):
-        todo.setdefault(r["_src"], []).append(i)
-    for name, positions in todo.items():
-        finish = source_pool(name, config.sources.get(name)).finish
-        if finish is not None:
-            for i, new in zip(positions, finish([rows[i] for i in positions], rng)):
-                out[i] = new
-    return out
+            _add_chosen(index, name, ids, chosen, hashes)
+            kept_ids.update(ids[i] for i in chosen)
+        del hashes, questions
+        pool.add(name, _take(table, chosen), finish=spec.finish and (lambda rows, f=spec.finish: f(rows, rng)))
+    for name, table in appended:  # data/add_aime.py:34 (concatenate_datasets): after collection
+        pool.add(name, table, dedup=sem.dedup_appended)
+    return contaminated, cross_dups

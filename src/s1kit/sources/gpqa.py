@@ -38,9 +38,10 @@ def _with_choices(question: Any, solution: Any, meta: Mapping[str, Any], rng: ra
 def add_choices(records: list[Row], rng_for: Callable[[str], random.Random]) -> list[Row]:
     """The pool step's finish: GPQA question records with the multiple-choice format, in pool order.
 
-    rng_for(question) gives the generator: one shared generator seeded once reproduces
-    the official global ``random`` state, data/fix_gpqa.py:7 (random.seed) (collect.semantics official); one generator per
-    question makes each order independent of the rows before it (kit).
+    rng_for(question) gives the generator: one shared generator seeded once reproduces the
+    official global ``random`` state, data/fix_gpqa.py:7 (random.seed) (collect.semantics
+    official); one generator per question makes each order independent of the rows before it
+    (kit).
     """
     out = []
     for r in records:
@@ -74,16 +75,16 @@ SOURCE = HubSource(
     finish=add_choices,
     doc=(
         "GPQA from `Idavidrein/gpqa` (gated; data/collect_data.py:244 (load_gpqa_extended)): config "
-        "gpqa_extended, train split, minus every row whose `Question` is a gpqa_diamond `Question` "
-        "(546 - 198 = 348); question = `Question`, solution = `Explanation`, cot_type science (all three "
+        "gpqa_extended, train split, minus every row whose `Question` is a gpqa_diamond `Question` (546 - "
+        "198 = 348); question = `Question`, solution = `Explanation`, cot_type science (all three "
         "High-level domains), source_type `Idavidrein/gpqa`. After collection (decontamination on the bare "
         "question, as the official loop does), the pool step rewrites each question as "
-        "data/fix_gpqa.py:15 (process_example) does: `{Question}\\nAnswer Choices:\\n(A) ...(D) ...` with the four answers "
-        "(stripped of newlines) shuffled, and `\\n\\nAnswer: <letter>` appended to the solution. The "
-        "shuffle: under `collect.semantics: official` one `random.Random(collect.seed)` walked over the GPQA "
-        "rows in pool order (the official global state after data/fix_gpqa.py:7 (random.seed)); under `kit` "
-        "one generator per question (seed and text), so the order does not depend on the rows before. The "
-        "repo holds CSV files, so this reads the hub's parquet export (`refs/convert/parquet`, "
+        "data/fix_gpqa.py:15 (process_example) does: `{Question}\\nAnswer Choices:\\n(A) ...(D) ...` with the "
+        "four answers (stripped of newlines) shuffled, and `\\n\\nAnswer: <letter>` appended to the solution. "
+        "The shuffle: under `collect.semantics: official` one `random.Random(collect.seed)` walked over the "
+        "GPQA rows in pool order (the official global state after data/fix_gpqa.py:7 (random.seed)); under "
+        "`kit` one generator per question (seed and text), so the order does not depend on the rows before. "
+        "The repo holds CSV files, so this reads the hub's parquet export (`refs/convert/parquet`, "
         "`<config>/train/NNNN.parquet`). Paper: 348 (arXiv 2501.19393v3 Table 7)."
     ),
 )

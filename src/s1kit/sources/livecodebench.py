@@ -76,14 +76,15 @@ SOURCE = HubSource(
     options={"releases": list(TRAIN_RELEASES), "difficulty": "hard"},
     doc=(
         "LiveCodeBench from `livecodebench/code_generation_lite` "
-        "(data/collect_data.py:281 (load_livecodebench)): problems with `difficulty == 'hard'` of release_v1, v2 and v3; question = "
-        "`question_content.strip()`, no solution, cot_type coding, source_type `LiveCodeBench/<release>`. "
-        "The dataset is a loading script (`trust_remote_code`); its release_vN is cumulative over "
-        "`test.jsonl` ... `testN.jsonl`, so the official code loads v1's problems three times and v2's twice; "
-        "this reads the raw files the same way. The exact dedup keeps one copy of each; the paper's 151 (arXiv 2501.19393v3 "
-        "Table 7) is that count before decontamination (the funnel's `deduplicated`). The official eval set release_v4 (`livecodebench_v4`) holds all "
-        "of them, so decontamination against it drops every one, in the official code as in the kit "
-        "(docs/fidelity.md). Metadata keeps every column but `private_test_cases` (megabytes of hidden tests "
-        "per problem)."
+        "(data/collect_data.py:281 (load_livecodebench)): problems with `difficulty == 'hard'` of "
+        "release_v1, v2 and v3; question = `question_content.strip()`, no solution, cot_type coding, "
+        "source_type `LiveCodeBench/<release>`. The dataset is a loading script (`trust_remote_code`); its "
+        "release_vN is cumulative over `test.jsonl` ... `testN.jsonl`, so the official code loads v1's "
+        "problems three times and v2's twice; this reads the raw files the same way. The exact dedup keeps "
+        "one copy of each; the paper's 151 (arXiv 2501.19393v3 Table 7) is that count before "
+        "decontamination (the funnel's `deduplicated`). The official eval set release_v4 "
+        "(`livecodebench_v4`) holds all of them, so decontamination against it drops every one, in the "
+        "official code as in the kit (docs/fidelity.md). Metadata keeps every column but "
+        "`private_test_cases` (megabytes of hidden tests per problem)."
     ),
 )

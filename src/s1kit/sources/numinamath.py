@@ -64,11 +64,11 @@ SOURCE = HubSource(
         "`AI-MO/NuminaMath-CoT` train split (`data/train-*.parquet`): every row with source `aops_forum`, "
         "plus the non-aops rows whose `problem` is, verbatim, one of the 500 problems of "
         "`simplescaling/numinamath_500` (published as `qfq/numinamath_500`), as in "
-        "data/collect_data.py:132 (load_numinamath). question = `problem`, solution = `solution`, cot_type `math`, source_type "
-        "`AI-MO/NuminaMath-CoT/<source>`. Metadata: source (`messages` only repeats problem and solution "
-        "and is not read). The official loader also keeps the non-aops rows whose problem is in "
-        "TMP_QUESTIONS_TO_KEEP (data/collect_data.py:139 (TMP_QUESTIONS_TO_KEEP)); option `keep_list` does the "
-        "same (collect.semantics official passes the list read from the pinned file). Paper: "
-        "30,660 (arXiv 2501.19393v3 Table 7)."
+        "data/collect_data.py:132 (load_numinamath). question = `problem`, solution = `solution`, cot_type "
+        "`math`, source_type `AI-MO/NuminaMath-CoT/<source>`. Metadata: source (`messages` only repeats "
+        "problem and solution and is not read). The official loader also keeps the non-aops rows whose "
+        "problem is in TMP_QUESTIONS_TO_KEEP (data/collect_data.py:139 (TMP_QUESTIONS_TO_KEEP)); option "
+        "`keep_list` does the same (collect.semantics official passes the list read from the pinned file). "
+        "Paper: 30,660 (arXiv 2501.19393v3 Table 7)."
     ),
 )

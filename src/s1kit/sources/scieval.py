@@ -109,9 +109,9 @@ SOURCE = HubSource(
         "`OpenDFM/SciEval`, its test then validation split (the JSON files `scieval-test-local.json`, "
         "`scieval-test.json`, then `scieval-valid.json`, `scieval-dev.json`: the files datasets assigns to "
         "those splits by name; no loading script), rows with an `answer` "
-        "(data/collect_data.py:164 (load_scieval)). question = `question` without its trailing \"Answer:\" and with \"Optimal solvent/"
-        "ligand/reactant:\" made a question; solution = the first answer; cot_type `science` (SocraticQA, "
-        "reagent selection) or `health science` (MedQA, PubMedQA); source_type "
+        "(data/collect_data.py:164 (load_scieval)). question = `question` without its trailing \"Answer:\" "
+        "and with \"Optimal solvent/ligand/reactant:\" made a question; solution = the first answer; cot_type "
+        "`science` (SocraticQA, reagent selection) or `health science` (MedQA, PubMedQA); source_type "
         "`OpenDFM/SciEval/<category>/<type>/<task_name>`. Metadata: category, topic, ability, type, "
         "task_name, prompt, cot_prompt, id. The pool step then keeps 250 rows (option `sample`) after "
         "decontamination with the official selection (data/collect_data.py:355 (select_examples_scieval)): "
@@ -119,7 +119,7 @@ SOURCE = HubSource(
         "shuffle); under `collect.semantics: official` the questions of the official TMP_QUESTIONS_TO_KEEP "
         "list (data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP), read from the pinned file) are kept first "
         "and 250 minus their number are drawn. The selection can take a row twice (once for its topic, once "
-        "for its task) and counts non-SocraticQA rows under a `None` topic; the pool's exact dedup drops the "
-        "copies. Paper: 227 (arXiv 2501.19393v3 Table 7)."
+        "for its task) and counts non-SocraticQA rows under a `None` topic; the pool's exact dedup drops "
+        "the copies. Paper: 227 (arXiv 2501.19393v3 Table 7)."
     ),
 )

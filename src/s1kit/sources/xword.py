@@ -44,15 +44,15 @@ SOURCE = HubSource(
     load=load,
     sample=1000,
     doc=(
-        "Crossword clues from `0xharib/xword1` (train split, data/collect_data.py:255 (load_xword)): question = "
-        "the fixed instruction + `\\n\\n` + the text after `### Clue: ` in `input`, solution = `output`, "
-        "cot_type crossword. The pool step keeps 1,000 (option `sample`) after decontamination, as the official "
-        "loop does (data/collect_data.py:469 (shuffle)): `Dataset.shuffle(seed)` (numpy "
-        "`default_rng(seed).permutation`, `collect.seed`, 42 in the paper config) then the first 1,000; under "
-        "`collect.semantics: official` minus the questions of the official TMP_QUESTIONS_TO_KEEP list found "
-        "here, which are appended. The repo holds JSON files whose row order decides the sample, so this reads "
-        "the hub's parquet export (`refs/convert/parquet`, `default/train/NNNN.parquet`), which is the row "
-        "order `datasets` loads. Paper: 999 (arXiv 2501.19393v3 Table 7): one of the 1,000 is an exact duplicate removed by dedup (our "
-        "reading, not checked offline)."
+        "Crossword clues from `0xharib/xword1` (train split, data/collect_data.py:255 (load_xword)): "
+        "question = the fixed instruction + `\\n\\n` + the text after `### Clue: ` in `input`, solution = "
+        "`output`, cot_type crossword. The pool step keeps 1,000 (option `sample`) after decontamination, "
+        "as the official loop does (data/collect_data.py:469 (shuffle)): `Dataset.shuffle(seed)` (numpy "
+        "`default_rng(seed).permutation`, `collect.seed`, 42 in the paper config) then the first 1,000; "
+        "under `collect.semantics: official` minus the questions of the official TMP_QUESTIONS_TO_KEEP list "
+        "found here, which are appended. The repo holds JSON files whose row order decides the sample, so "
+        "this reads the hub's parquet export (`refs/convert/parquet`, `default/train/NNNN.parquet`), which "
+        "is the row order `datasets` loads. Paper: 999 (arXiv 2501.19393v3 Table 7): one of the 1,000 is an "
+        "exact duplicate removed by dedup (our reading, not checked offline)."
     ),
 )
