@@ -27,7 +27,7 @@ def _collect_source(a: argparse.Namespace) -> None:
 def _collect_eval(a: argparse.Namespace) -> None:
     from s1kit.collect import write_eval_set
 
-    n = write_eval_set(a.task, a.out, n=a.n, seed=a.seed, manifest=a.manifest)
+    n = write_eval_set(a.task, a.out, n=a.n, seed=a.seed, manifest=a.manifest, quarantine_out=a.quarantine)
     print(f"{a.task}: {n} questions -> {a.out}")
 
 
@@ -238,7 +238,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "collect-source": (_collect_source, [("--source",), ("--n", int), ("--seed", int), ("--out",),
                                              ("--quarantine",), ("--eval", None, "*"), ("--manifest",),
                                              ("--options-json",), ("--max-chars", int)]),
-        "collect-eval": (_collect_eval, [("--task",), ("--n", int), ("--seed", int), ("--out",), ("--manifest",)]),
+        "collect-eval": (_collect_eval, [("--task",), ("--n", int), ("--seed", int), ("--out",), ("--manifest",),
+                                         ("--quarantine",)]),
         "collect-pool": (_collect_pool, [("--raw", None, "+"), ("--eval", None, "*"), ("--ngram", int),
                                          ("--out-pool",), ("--out-funnel",), ("--out-contaminated",),
                                          ("--out-duplicates",), ("--quarantine", None, "*"),
@@ -275,7 +276,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     }
     # keys are a flag, or "command --flag" where it differs from the same flag elsewhere
     optional = {"--eval", "--funnel-out", "--attempt-grades", "select-overlap --featurized", "--manifest", "--n",
-                "collect-pool --quarantine", "--mirror", "--corpus", "--repo", "--no-decontaminate",
+                "collect-pool --quarantine", "collect-eval --quarantine", "--mirror", "--corpus", "--repo", "--no-decontaminate",
                 # featurize (llm grading / domains, cost)
                 "--prompt", "--ledger", "--agreement-out", "--rubric", "--local-dir", "cost --pool",
                 "--sample-jsonl", "--questions", "--grading-prompt", "cost --out",

@@ -10,6 +10,7 @@ eval item matched) and exact duplicates across sources, and writes the per-sourc
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pyarrow as pa
 from s1kit.decontaminate import NgramIndex, dedup, split_contaminated
 from s1kit.records import QUESTION_FIELDS, QUESTION_SCHEMA, read_jsonl, read_table, write_csv, write_jsonl, write_table
 from s1kit.sources import EVAL_SETS, HUB_SOURCES, SOURCES
-from s1kit.sources.quality import REASONS, from_record, validate
+from s1kit.sources.quality import REASONS, collecting, eval_questions, from_record, validate
 
 FUNNEL_COLUMNS = ["source", "loaded", "quarantined", "contaminated", "duplicates", "kept",
                   *(f"quarantined_{r}" for r in REASONS), "deduplicated"]
@@ -58,29 +59,39 @@ def write_source(name: str, out: str | Path, quarantine_out: str | Path, *, n: i
                  eval_paths: list[str] = (), manifest: str | Path | None = None, options: dict | None = None,
                  max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, int]:
     """Run one source (hub or synthetic); write valid records as parquet and bad rows to quarantine."""
+    unread: list[dict] = []
     if name in HUB_SOURCES:
-        raw = _hub_rows(name, manifest, seed, options or {})
+        with collecting() as unread:  # lines or values the readers could not decode: quarantined
+            raw = _hub_rows(name, manifest, seed, options or {})
     else:
         kwargs = {}
         if eval_paths:
-            kwargs["eval_questions"] = [r["question"] for p in eval_paths for r in read_jsonl(p)]
+            kwargs["eval_questions"] = [q for _, q in eval_questions(eval_paths)]
         if n is None:
             raise ValueError(f"synthetic source {name!r} needs a question count (collect.sources.{name})")
         raw = [from_record(r) for r in SOURCES.get(name)(n, seed, **kwargs)]
     records, quarantined = validate(raw, name, max_chars)
+    quarantined = [{"source": name, **u} for u in unread] + quarantined
     write_table(out, records, schema=QUESTION_SCHEMA)
     write_jsonl(quarantine_out, quarantined)
     return {"records": len(records), "quarantined": len(quarantined)}
 
 
 def write_eval_set(name: str, out: str | Path, *, n: int | None = None, seed: int = 0,
-                   manifest: str | Path | None = None) -> int:
-    """An eval set as JSONL (id, question, ...): the tiny generator, or a hub eval set's questions."""
+                   manifest: str | Path | None = None, quarantine_out: str | Path | None = None) -> int:
+    """An eval set as JSONL (id, question, ...): the tiny generator, or a hub eval set's questions.
+    A hub row that cannot be read or has no usable question goes to ``quarantine_out`` with its
+    reason and location (a warning says how many); the other rows are kept."""
+    quarantined: list[dict] = []
     if name in HUB_SOURCES:
-        records, quarantined = validate(_hub_rows(name, manifest, seed, {}), name, DEFAULT_MAX_CHARS)
+        with collecting() as unread:
+            raw = _hub_rows(name, manifest, seed, {})
+        records, bad = validate(raw, name, DEFAULT_MAX_CHARS)
+        quarantined = [{"source": name, **u} for u in unread] + bad
         if quarantined:
-            raise ValueError(f"eval set {name}: {len(quarantined)} unusable row(s), e.g. row "
-                             f"{quarantined[0]['index']}: {quarantined[0]['detail']}")
+            print(f"s1kit: warning: eval set {name}: {len(quarantined)} row(s) quarantined"
+                  f"{f' to {quarantine_out}' if quarantine_out else ''}, e.g. {quarantined[0]['location']}: "
+                  f"{quarantined[0]['detail']}", file=sys.stderr)
         # upstream columns at the top level, where evaluation tasks look for them (answer, choices)
         rows = []
         for r in records:
@@ -92,6 +103,8 @@ def write_eval_set(name: str, out: str | Path, *, n: int | None = None, seed: in
         if n is None:
             raise ValueError(f"synthetic eval set {name!r} needs a question count (collect.eval_sets.{name})")
         rows = EVAL_SETS.get(name)(n, seed)
+    if quarantine_out:
+        write_jsonl(quarantine_out, quarantined)
     write_jsonl(out, rows)
     return len(rows)
 
@@ -113,9 +126,7 @@ def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], ngram:
     "deduplicated" counts a source's rows after exact dedup but before decontamination: the
     paper's per-source table counts them so (docs/sources.md).
     """
-    evals = ((f"{Path(p).stem}:{r.get('id', i)}", r["question"]) for p in eval_paths
-             for i, r in enumerate(read_jsonl(p)))
-    index = NgramIndex(evals, n=ngram)
+    index = NgramIndex(eval_questions(eval_paths), n=ngram)
     quarantine = _quarantine_counts(list(quarantine_paths))
     funnel, clean, contaminated, origin = [], [], [], {}
     seen: set[str] = set()

@@ -58,7 +58,8 @@ rule collect_eval_set:
     input:
         unpack(eval_set_inputs),
     output:
-        "results/data/eval/{task}.jsonl",
+        eval="results/data/eval/{task}.jsonl",
+        quarantine="results/data/quarantine/eval/{task}.jsonl",  # hub rows without a usable question
     params:
         flags=eval_set_flags,
         seed=config["collect"]["eval_seed"],
@@ -68,7 +69,7 @@ rule collect_eval_set:
         CONTAINERS["data"]
     shell:
         "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-eval --task {wildcards.task:q} {params.flags:q}"
-        " --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
+        " --seed {params.seed:q} --out {output.eval:q} --quarantine {output.quarantine:q} > {log:q} 2>&1"
 
 
 def source_inputs(wildcards):
