@@ -24,7 +24,7 @@ import pandas as pd
 from s1kit.paper import figures, metrics, report, tables
 from s1kit.paper.claims import ClaimError, load_claims
 from s1kit.paper.io import InputError
-from s1kit.paper.render import to_html, to_markdown, write_table
+from s1kit.paper.render import cell, to_html, to_markdown, write_table
 from s1kit.paper.results import find_eval_results, load_eval_results
 
 
@@ -61,7 +61,8 @@ def _tables(evals: pd.DataFrame, results_dir: Path, out: Path) -> list[tuple[str
     def emit(name: str, title: str, pair: tables.Tables, caption: str) -> None:
         data, display = pair
         write_table(data, display, out / "tables" / name, caption, f"tab:{name}")
-        built.append((title, f"{caption}\n\n" + to_markdown(display), f"<p>{html.escape(caption)}</p>" + to_html(display)))
+        shown = display.loc[:, [c for c in display.columns if (display[c].map(cell) != "").any() or display.empty]]
+        built.append((title, f"{caption}\n\n" + to_markdown(shown), f"<p>{html.escape(caption)}</p>" + to_html(shown)))
 
     if evals.empty:
         empty = pd.DataFrame(columns=["model", "setting"])
@@ -122,9 +123,11 @@ def run(results_dir: Path, out_dir: Path, eval_paths: list[Path] | None = None, 
     report.write_claims(frame, out_dir / "claims.csv")
     md_sections = [(t, md) for t, md, _ in built_tables]
     md_sections += [("Figures", "\n\n".join(f"![{c}]({src})\n\n{c}" for src, c in built_figures))]
+    provenance = report.provenance_map(frame, tiny if mode == "tiny" else own, "tiny_target" if mode == "tiny" else "target")
     report.write_report(
-        report.report_markdown(frame, header, md_sections),
-        report.report_html(frame, header, built_figures, [(t, h) for t, _, h in built_tables]),
+        report.report_markdown(frame, header, md_sections, tiny=mode == "tiny"),
+        report.report_html(frame, header, built_figures, [(t, h) for t, _, h in built_tables],
+                           tiny=mode == "tiny", provenance=provenance),
         out_dir,
     )
     return frame
