@@ -1,12 +1,17 @@
 # Validation, wildcard constraints and config -> flags helpers. No data handling here.
 import json
 import os
+from pathlib import Path
 
 from snakemake.utils import validate
 
+from s1kit.config_check import check_config
 from s1kit.evaluate.run import parse_setting, setting_names
 from s1kit.secrets import env_option_names
 
+# one line per problem with its key path first (Snakemake's validate prints the whole schema);
+# validate then fills the schema's defaults
+check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 validate(config, schema="../schemas/config.schema.yaml")
 
 # Every job inherits these (s1kit.secrets, s1kit.llm.spend): the variables named by *_env
