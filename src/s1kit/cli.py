@@ -485,6 +485,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv[0] if argv else None).parse_args(argv)
+    from s1kit.progress import configure_tqdm
+
+    configure_tqdm()  # progress bars as clean lines when stderr is a log file, live on a terminal
     from s1kit.provenance import record
 
     from s1kit.llm.spend import SpendCapReached
