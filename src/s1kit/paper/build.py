@@ -58,9 +58,10 @@ def _tables(evals: pd.DataFrame, results_dir: Path, out: Path) -> list[tuple[str
     """Write every table whose inputs exist; returns (title, markdown, html) for the report."""
     built = []
 
-    def emit(name: str, title: str, pair: tables.Tables, caption: str) -> None:
+    def emit(name: str, title: str, pair: tables.Tables, caption: str,
+             latex: tuple[pd.DataFrame, str] | None = None) -> None:
         data, display = pair
-        write_table(data, display, out / "tables" / name, caption, f"tab:{name}")
+        write_table(data, display, out / "tables" / name, caption, f"tab:{name}", latex)
         shown = display.loc[:, [c for c in display.columns if (display[c].map(cell) != "").any() or display.empty]]
         built.append((title, f"{caption}\n\n" + to_markdown(shown), f"<p>{html.escape(caption)}</p>" + to_html(shown)))
 
@@ -68,11 +69,18 @@ def _tables(evals: pd.DataFrame, results_dir: Path, out: Path) -> list[tuple[str
         empty = pd.DataFrame(columns=["model", "setting"])
         emit("results", "Eval results", (empty, empty.rename(columns=str.capitalize)), "Eval results: none yet.")
     else:
-        emit("results", "Eval results", tables.results_table(evals),
-             "Accuracy (%) and, in parentheses, average thinking tokens per model and setting.")
-    emit("scaling_methods", "Test-time scaling methods (built Table 3)", tables.scaling_methods_table(evals),
-         f"Control (% within budget), Scaling (slope of accuracy per doubling of thinking tokens) and "
-         f"Performance (best accuracy, %) per method; metrics from {metrics.SOURCE}.")
+        pair = tables.results_table(evals)
+        emit("results", "Eval results", pair,
+             "Accuracy (%) ± standard error (where the run has it) and, in parentheses, average thinking tokens "
+             "per model and setting.",
+             latex=(tables.accuracy_only(pair[1]), "Accuracy (%) ± standard error (where the run has it) per model "
+                    "and setting; average thinking tokens are in results.csv and results.md."))
+    caption = (f"Control (% within budget), Scaling (slope of accuracy per doubling of thinking tokens) and "
+               f"Performance (best accuracy, %) per method; metrics from {metrics.SOURCE}.")
+    pair = tables.scaling_methods_table(evals)
+    short, legend = tables.scaling_methods_latex(pair[1])
+    emit("scaling_methods", "Test-time scaling methods (built Table 3)", pair, caption,
+         latex=(short, caption + (f" Methods: {legend}." if legend else "")))
     funnel = results_dir / "select" / "funnel.csv"
     if funnel.exists():
         emit("funnel", "Selection funnel", tables.funnel_table(funnel), "s1K selection funnel.")

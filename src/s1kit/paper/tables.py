@@ -7,6 +7,7 @@ as CSV (and read back by claims), ``display`` the formatted frame for Markdown/L
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,11 @@ METHODS = {
     "ccc": "class-conditional control",
     "rs": "rejection sampling",
 }
+# Short method names for the LaTeX Table 3 (the caption spells them out).
+METHOD_ABBREV = {"budget forcing": "BF", "token-conditional control": "TCC",
+                 "token-conditional control + budget forcing": "TCC + BF", "step-conditional control": "SCC",
+                 "step-conditional control + budget forcing": "SCC + BF", "class-conditional control": "CCC",
+                 "rejection sampling": "RS"}
 FUNNEL_STEPS = ("collected", "with_features", "after_format", "after_difficulty", "preselected", "selected")
 # The first four steps are successive filters; preselected is a subset of after_difficulty and
 # selected adds diversity-sampled questions to it, so "removed" is defined only along the filters.
@@ -44,7 +50,8 @@ def _fmt(x: float, digits: int) -> str:
 
 
 def results_table(evals: pd.DataFrame) -> Tables:
-    """Rows model/setting, columns tasks: accuracy (%) and average thinking tokens."""
+    """Rows model/setting, columns tasks: accuracy (%) ± its standard error (where the run has it)
+    and, in parentheses, average thinking tokens."""
     tasks = sorted(evals["task"].unique(), key=task_sort_key)
     keys = sorted({(m, s) for m, s in zip(evals["model"], evals["setting"])},
                   key=lambda k: (k[0], setting_sort_key(k[1])))
@@ -56,13 +63,21 @@ def results_table(evals: pd.DataFrame) -> Tables:
         for task in tasks:
             r = by_key.get((model, setting, task))
             acc = round(r.accuracy_pct, 2) if r is not None else math.nan
+            se = round(r.accuracy_stderr_pct, 2) if r is not None else math.nan
             tok = round(r.avg_thinking_tokens, 1) if r is not None else math.nan
             data_row[f"{task}.accuracy_pct"] = acc
+            data_row[f"{task}.accuracy_stderr_pct"] = se
             data_row[f"{task}.avg_thinking_tokens"] = tok
-            display_row[task_label(task)] = "" if r is None else f"{_fmt(acc, 1)} ({_fmt(tok, 0)})"
+            pm = "" if math.isnan(se) else f" ± {_fmt(se, 1)}"
+            display_row[task_label(task)] = "" if r is None else f"{_fmt(acc, 1)}{pm} ({_fmt(tok, 0)})"
         data_rows.append(data_row)
         display_rows.append(display_row)
     return pd.DataFrame(data_rows), pd.DataFrame(display_rows)
+
+
+def accuracy_only(display: pd.DataFrame) -> pd.DataFrame:
+    """The results display without the thinking tokens in parentheses (the LaTeX table: fits a column)."""
+    return display.apply(lambda col: col.map(lambda v: re.sub(r" \([\d,.]+\)$", "", v) if isinstance(v, str) else v))
 
 
 # ---- selection funnel ----------------------------------------------------------------------
@@ -180,3 +195,11 @@ def scaling_methods_table(evals: pd.DataFrame) -> Tables:
         "Performance (%)": data["performance"].map(lambda x: _fmt(x, 1)), "Runs": data["runs"],
     })
     return data, display
+
+
+def scaling_methods_latex(display: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Table 3 for LaTeX: abbreviated method names and headers so that it fits a column; the caption's legend."""
+    short = display.assign(Method=display["Method"].map(lambda m: METHOD_ABBREV.get(m, m)))
+    short = short.rename(columns={"Performance (%)": "Perf. (%)"})
+    used = [f"{a} {m}" for m, a in METHOD_ABBREV.items() if m in set(display["Method"])]
+    return short, "; ".join(used)
