@@ -145,8 +145,13 @@ def get_final_output():
         + get_select_outputs()
         + expand("results/train/{run}/metrics.json", run=RUNS)
         + get_eval_results()
-        + ["results/paper/claims.csv", "results/paper/report.md"]
+        + ["results/paper/claims.csv", "results/paper/report.md", "results/paper/report.html"]
     )
+
+
+def paper_report_category(wildcards):
+    """Category of a paper figure in `snakemake --report`, following the paper's sections."""
+    return "Test-time scaling" if wildcards.name == "scaling" else "Selection"
 
 
 # ---- featurize: grader and domain classifier backends (config featurize.grader / .domains) ----

@@ -4,9 +4,10 @@
     s1kit paper --results-dir results --tiny-results-dir demo/results   # paper run + tiny beside it
     s1kit paper --eval-results results/eval/s1-32B/bf-*/*/results.json  # explicit inputs
 
-Writes (under --out-dir): tables/{results,scaling_methods}.{csv,md,tex}, figures/scaling.{png,pdf},
-claims.csv, report.md, report.html; and, when their inputs exist, tables/funnel.*,
-tables/funnel_collect.*, tables/selections.*, figures/composition-{selection}.{png,pdf},
+Writes (under --out-dir): tables/{results,scaling_methods}.{csv,md,html,tex}, figures/scaling.{png,pdf},
+claims.csv, report.md, report.html (self-contained: figures inlined); and, when their inputs exist,
+tables/funnel.*, tables/funnel_collect.*, tables/selections.*, tables/training.*,
+figures/composition-{selection}.{png,pdf},
 figures/thinking-lengths-{selection}.{png,pdf}.
 A tiny results tree (tiny*-named models, runs, sources or eval sets; or --mode tiny) is
 detected and its numbers are shown as tiny values only, never compared with the paper.
@@ -15,6 +16,7 @@ detected and its numbers are shown as tiny values only, never compared with the 
 from __future__ import annotations
 
 import argparse
+import base64
 import html
 import sys
 from pathlib import Path
@@ -91,6 +93,11 @@ def _tables(evals: pd.DataFrame, results_dir: Path, out: Path) -> list[tuple[str
     summaries = {p.parent.name: p for p in sorted(results_dir.glob("select/*/summary.json"))}
     if summaries:
         emit("selections", "Selections", tables.selections_table(summaries), "Training selections.")
+    runs = {p.parent.name: p for p in sorted(results_dir.glob("train/*/metrics.json"))}
+    if runs:
+        emit("training", "Training runs", tables.training_table(runs),
+             "Training runs: optimizer steps, examples, share of examples cut by the block size, wall-clock "
+             "minutes, GPU-hours (GPU runs), devices and the final training loss.")
     return built
 
 
@@ -106,6 +113,11 @@ def _figures(evals: pd.DataFrame, results_dir: Path, out: Path, tiny: bool) -> l
         stem = out / "figures" / f"thinking-lengths-{selection}"
         built.append((f"figures/{stem.name}.png", figures.thinking_length_figure(dataset, stem, selection, tiny=tiny)))
     return built
+
+
+def data_uri(png: Path) -> str:
+    """A PNG as a ``data:`` URI."""
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
 
 
 def run(results_dir: Path, out_dir: Path, eval_paths: list[Path] | None = None, claims_path: Path | None = None,
@@ -134,7 +146,9 @@ def run(results_dir: Path, out_dir: Path, eval_paths: list[Path] | None = None, 
     provenance = report.provenance_map(frame, tiny if mode == "tiny" else own, "tiny_target" if mode == "tiny" else "target")
     report.write_report(
         report.report_markdown(frame, header, md_sections, tiny=mode == "tiny"),
-        report.report_html(frame, header, built_figures, [(t, h) for t, _, h in built_tables],
+        # figures inlined: the page stays whole when copied, mailed or shown by `snakemake --report`
+        report.report_html(frame, header, [(Path(src).stem, data_uri(out_dir / src), c) for src, c in built_figures],
+                           [(t, h) for t, _, h in built_tables],
                            tiny=mode == "tiny", provenance=provenance),
         out_dir,
     )

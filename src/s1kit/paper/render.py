@@ -102,9 +102,20 @@ def to_html(df: pd.DataFrame, cell_class: dict[str, dict[str, str]] | None = Non
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n"
 
 
+TABLE_PAGE_CSS = ("body{font:14px/1.45 system-ui,sans-serif;margin:16px;color:#1f2328}table{border-collapse:collapse}"
+                  "td,th{border-bottom:1px solid #d0d7de;padding:3px 8px;text-align:left}"
+                  "thead th{background:#f6f8fa}p{color:#57606a;max-width:60em}")
+
+
+def table_page(display: pd.DataFrame, caption: str) -> str:
+    """A small self-contained HTML page of one table (Snakemake's report shows it inline)."""
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><style>{TABLE_PAGE_CSS}</style></head>'
+            f"<body><p>{html.escape(caption)}</p>{to_html(display)}</body></html>\n")
+
+
 def write_table(data: pd.DataFrame, display: pd.DataFrame, stem: str | Path, caption: str, label: str,
                 latex: tuple[pd.DataFrame, str] | None = None) -> list[Path]:
-    """Write ``stem.csv`` (machine-readable ``data``) and ``stem.md``/``stem.tex`` (formatted ``display``).
+    """Write ``stem.csv`` (machine-readable ``data``), ``stem.md``/``stem.html``/``stem.tex`` (formatted ``display``).
 
     ``latex``: (display, caption) of the LaTeX table where it must differ to fit a column.
     """
@@ -114,5 +125,6 @@ def write_table(data: pd.DataFrame, display: pd.DataFrame, stem: str | Path, cap
     return [
         write_csv(stem.with_suffix(".csv"), data),
         write_text(stem.with_suffix(".md"), md),
+        write_text(stem.with_suffix(".html"), table_page(display, caption)),
         write_text(stem.with_suffix(".tex"), to_latex(tex_display, tex_caption, label)),
     ]

@@ -252,7 +252,7 @@ def report_markdown(frame: pd.DataFrame, header: str, sections: Sequence[tuple[s
     return "\n".join(out)
 
 
-def report_html(frame: pd.DataFrame, header: str, figures: Sequence[tuple[str, str]] = (),
+def report_html(frame: pd.DataFrame, header: str, figures: Sequence[tuple[str, str, str]] = (),
                 tables: Sequence[tuple[str, str]] = (), tiny: bool = False,
                 provenance: dict[str, str] | None = None) -> str:
     """report.html (see report_html.py)."""

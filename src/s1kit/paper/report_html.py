@@ -196,10 +196,10 @@ def _legend(tiny: bool) -> str:
             "cell for the claim id, target file, rebuild command, provenance and notes.</p>")
 
 
-def report_html(frame: pd.DataFrame, header: str, tiny: bool, figures: Sequence[tuple[str, str]] = (),
+def report_html(frame: pd.DataFrame, header: str, tiny: bool, figures: Sequence[tuple[str, str, str]] = (),
                 tables: Sequence[tuple[str, str]] = (), provenance: Mapping[str, str] | None = None,
                 captions: Mapping[str, str] | None = None) -> str:
-    """The whole page. ``figures``: (relative image path, caption); ``tables``: (title, HTML);
+    """The whole page. ``figures``: (name, image URL, caption); ``tables``: (title, HTML);
     ``provenance``: target path -> text; ``captions``: paper table -> one line about it."""
     provenance, captions = provenance or {}, captions or {}
     counts = {s: int(n) for s, n in frame["status"].value_counts().items()}
@@ -234,8 +234,8 @@ def report_html(frame: pd.DataFrame, header: str, tiny: bool, figures: Sequence[
                     body, "</section>"]
     if figures:
         out.append('<h2 id="figures">Figures<a class="anchor" href="#figures">#</a></h2>')
-        for src, caption in figures:
-            fid = "fig-" + anchor(src.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+        for name, src, caption in figures:
+            fid = "fig-" + anchor(name)
             out.append(f'<figure id="{fid}"><img src="{_e(src)}" alt="{_e(caption)}">'
                        f"<figcaption>{_e(caption)}</figcaption></figure>")
     out.append("</main></body></html>")

@@ -158,6 +158,34 @@ def selections_table(summaries: dict[str, Path]) -> Tables:
     return data, display
 
 
+# ---- training runs ---------------------------------------------------------------------------
+
+TRAIN_KEYS = ("steps", "train_runtime_s")  # the rest shows as empty where a metrics.json lacks it
+
+
+def training_table(metrics: dict[str, Path]) -> Tables:
+    """One row per training run from ``train/{run}/metrics.json``: steps, examples, cut, time, GPU-hours, loss."""
+    rows = []
+    for run, path in metrics.items():
+        data = read_json(path)
+        require_keys(data, TRAIN_KEYS, path)
+        rows.append({"run": run, "steps": data["steps"], "examples": data.get("examples", math.nan),
+                     "samples_cut_pct": 100 * float(data.get("samples_cut_frac") or 0.0),
+                     "minutes": float(data["train_runtime_s"]) / 60,
+                     "gpu_hours": math.nan if data.get("gpu_hours") is None else float(data["gpu_hours"]),
+                     "devices": data.get("num_processes", 1), "final_loss": float(data.get("final_loss", math.nan))})
+    data = pd.DataFrame(rows, columns=["run", "steps", "examples", "samples_cut_pct", "minutes", "gpu_hours",
+                                       "devices", "final_loss"])
+    display = pd.DataFrame({
+        "Run": data["run"], "Steps": data["steps"].map(lambda x: _fmt(float(x), 0)),
+        "Examples": data["examples"].map(lambda x: _fmt(float(x), 0)),
+        "Cut (%)": data["samples_cut_pct"].map(lambda x: _fmt(x, 1)), "Minutes": data["minutes"].map(lambda x: _fmt(x, 1)),
+        "GPU-hours": data["gpu_hours"].map(lambda x: _fmt(x, 1)), "Devices": data["devices"],
+        "Final loss": data["final_loss"].map(lambda x: _fmt(x, 4)),
+    })
+    return data, display
+
+
 # ---- Table 3: test-time scaling methods ------------------------------------------------------
 
 
