@@ -269,6 +269,7 @@ FLAG_HELP = {
     "--seed": "random seed (from the config)",
     "--out": "output file",
     "collect-source --quarantine": "JSONL of rows rejected by the quality checks, with a reason",
+    "collect-eval --quarantine": "JSONL of hub eval rows that cannot be read or have no question, with a reason",
     "collect-pool --quarantine": "the sources' quarantine files (they add to each source's 'loaded' count)",
     "--eval": "eval set JSONL files to decontaminate against",
     "--manifest": "the source's fetch manifest (hub sources; files at locked commits)",
