@@ -1,23 +1,15 @@
 # Collect: sources and eval sets -> decontaminated, deduplicated pool (arXiv 2501.19393v3 §2.1).
 # Hub sources are fetched once on the login node (localrule fetch, pinned by the lock);
 # every other collect job reads only local files, with HF_HUB_OFFLINE=1.
+# Helpers (manifest, eval_set_*, source_*) and HUB, HUB_DEST, HUB_LOCK are in common.smk.
 from pathlib import Path
 
-from s1kit.collect import source_kind
-
-HUB = config["collect"].get("hub", {})
-HUB_DEST = HUB.get("dest", "resources/hub")
-HUB_LOCK = HUB.get("lock", "config/hub.lock.yaml")
 SYNTHETIC_SOURCES = [s for s in SOURCES if source_kind(s) == "synthetic"]
 HUB_NAMES = sorted({s for s in SOURCES if source_kind(s) == "hub"} | {t for t in EVAL_SETS if source_kind(t, True) == "hub"})
 
 
 EXEMPT = [s for s, spec in config["collect"]["sources"].items()
           if isinstance(spec, dict) and spec.get("decontaminate") is False]
-
-
-def manifest(name):
-    return f"{HUB_DEST}/manifests/{name}.json"
 
 
 if HUB_NAMES:
@@ -30,28 +22,19 @@ if HUB_NAMES:
         output:
             [manifest(n) for n in HUB_NAMES],
         params:
+            rule="fetch",
             names=HUB_NAMES,
             lock=HUB_LOCK,
-            dest=HUB_DEST,
-            manifests=f"{HUB_DEST}/manifests",
+            dest=hub_dest,
+            manifests=lambda wildcards, output: os.path.dirname(output[0]),
             mirror=["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else [],
         log:
             "logs/collect/fetch.log",
         container:
             CONTAINERS["data"]
         shell:
-            "S1KIT_RULE={rule} s1kit fetch --sources {params.names:q} --lock {params.lock:q} --dest {params.dest:q}"
+            "S1KIT_RULE={params.rule} s1kit fetch --sources {params.names:q} --lock {params.lock:q} --dest {params.dest:q}"
             " --manifests {params.manifests:q} {params.mirror:q} > {log:q} 2>&1"
-
-
-def eval_set_inputs(wildcards):
-    return {"manifest": manifest(wildcards.task)} if source_kind(wildcards.task, True) == "hub" else {}
-
-
-def eval_set_flags(wildcards):
-    if source_kind(wildcards.task, True) == "hub":
-        return ["--manifest", manifest(wildcards.task)]
-    return ["--n", str(config["collect"]["eval_sets"][wildcards.task])]
 
 
 rule collect_eval_set:
@@ -61,6 +44,7 @@ rule collect_eval_set:
         eval="results/data/eval/{task}.jsonl",
         quarantine="results/data/quarantine/eval/{task}.jsonl",  # hub rows without a usable question
     params:
+        rule="collect_eval_set",
         flags=eval_set_flags,
         seed=config["collect"]["eval_seed"],
     log:
@@ -68,22 +52,8 @@ rule collect_eval_set:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-eval --task {wildcards.task:q} {params.flags:q}"
+        "S1KIT_RULE={params.rule} HF_HUB_OFFLINE=1 s1kit collect-eval --task {wildcards.task:q} {params.flags:q}"
         " --seed {params.seed:q} --out {output.eval:q} --quarantine {output.quarantine:q} > {log:q} 2>&1"
-
-
-def source_inputs(wildcards):
-    if source_kind(wildcards.source) == "hub":
-        return {"manifest": manifest(wildcards.source)}
-    # synthetic sources plant copies of eval questions for decontamination to catch
-    return {"eval": expand("results/data/eval/{task}.jsonl", task=EVAL_SETS)}
-
-
-def source_flags(wildcards, input):
-    spec = config["collect"]["sources"][wildcards.source]
-    if source_kind(wildcards.source) == "hub":
-        return ["--manifest", input.manifest, "--options-json", as_json(spec or {})]
-    return ["--n", str(spec), "--eval", *input.eval]
 
 
 rule collect_source:
@@ -93,6 +63,7 @@ rule collect_source:
         raw="results/data/raw/{source}.parquet",
         quarantine="results/data/quarantine/{source}.jsonl",
     params:
+        rule="collect_source",
         flags=source_flags,
         seed=config["collect"]["seed"],
         max_chars=config["collect"].get("max_question_chars", 50000),
@@ -101,7 +72,7 @@ rule collect_source:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit collect-source --source {wildcards.source:q} {params.flags:q}"
+        "S1KIT_RULE={params.rule} HF_HUB_OFFLINE=1 s1kit collect-source --source {wildcards.source:q} {params.flags:q}"
         " --seed {params.seed:q} --max-chars {params.max_chars:q} --out {output.raw:q} --quarantine {output.quarantine:q}"
         " > {log:q} 2>&1"
 
@@ -117,6 +88,7 @@ rule collect_pool:
         contaminated="results/data/quarantine/contaminated.parquet",
         duplicates="results/data/quarantine/duplicates.parquet",
     params:
+        rule="collect_pool",
         ngram=config["collect"]["ngram"],
         exempt=["--no-decontaminate", *EXEMPT] if EXEMPT else [],
     log:
@@ -124,6 +96,6 @@ rule collect_pool:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit collect-pool --raw {input.raw:q} --quarantine {input.quarantine:q} --eval {input.eval:q}"
+        "S1KIT_RULE={params.rule} s1kit collect-pool --raw {input.raw:q} --quarantine {input.quarantine:q} --eval {input.eval:q}"
         " --ngram {params.ngram:q} --out-pool {output.pool:q} --out-funnel {output.funnel:q}"
         " --out-contaminated {output.contaminated:q} --out-duplicates {output.duplicates:q} {params.exempt:q} > {log:q} 2>&1"

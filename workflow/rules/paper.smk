@@ -32,10 +32,11 @@ rule paper_build:
         figures=report(directory("results/paper/figures"), patterns=["{name}.png"],
                        caption="../report/figures.rst", category=paper_report_category, subcategory="Figures"),
     params:
+        rule="paper_build",
         mode=config["paper"]["mode"],
     log:
         "logs/paper/build.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit paper --results-dir results --out-dir results/paper --mode {params.mode:q} > {log:q} 2>&1"
+        "S1KIT_RULE={params.rule} s1kit paper --results-dir results --out-dir results/paper --mode {params.mode:q} > {log:q} 2>&1"
