@@ -43,8 +43,11 @@ test-slurm: $(STAMP)
 report: $(STAMP)
 	$(BIN)/snakemake --report results/paper/snakemake-report.html
 
+# Snakemake's linter (tests/test_lint.py runs it too) and the formatter's check (settings in
+# pyproject.toml [tool.snakefmt]; `$(BIN)/snakefmt Snakefile workflow` applies them).
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow
 
 dryrun: $(STAMP)
 	$(BIN)/snakemake -n

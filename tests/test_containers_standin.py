@@ -20,9 +20,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 STANDIN = REPO / "tests" / "slurm" / "standin"
-# Rules that run their image in their own launch line instead of a `container:`
-# directive: a rule-level container would wrap srun too, so the training rule runs
-# `srun ... apptainer exec --nv <train image> torchrun ...` itself (s1kit.sft.launch).
+# Rules that run their image in their own launch line under --sdm apptainer, where their
+# `container:` is None: a rule-level container would wrap srun too, so the training rule
+# runs `srun ... apptainer exec --nv <train image> torchrun ...` itself (s1kit.sft.launch).
 OWN_LAUNCH = {"train_sft"}
 # Rules that need no image: targets without a shell.
 NO_SHELL = {"all"}
@@ -37,16 +37,20 @@ def expected_kind(rule: str) -> str:
     return "data"
 
 
-def load_rules(config: dict | None = None) -> dict[str, str | None]:
-    """Rule name -> declared container image, from the parsed workflow."""
+def load_rules(config: dict | None = None, apptainer: bool = False) -> dict[str, str | None]:
+    """Rule name -> declared container image, from the parsed workflow (--sdm apptainer or not)."""
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings, StorageSettings
+    from snakemake.settings.types import (ConfigSettings, DeploymentSettings, OutputSettings, ResourceSettings,
+                                          StorageSettings)
+    from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
+    methods = frozenset({DeploymentMethod.APPTAINER}) if apptainer else frozenset()
     with SnakemakeApi(OutputSettings()) as api:
         wf = api.workflow(
             resource_settings=ResourceSettings(),
             config_settings=ConfigSettings(config=config or {}),
             storage_settings=StorageSettings(),
+            deployment_settings=DeploymentSettings(deployment_method=methods),
             snakefile=REPO / "Snakefile",
             workdir=REPO,
         )
@@ -60,15 +64,18 @@ def rules() -> dict[str, str | None]:
 
 def test_every_rule_declares_its_container(rules):
     defaults = yaml.safe_load((REPO / "config" / "default.yaml").read_text())["containers"]
-    checked = [r for r in rules if r not in NO_SHELL | OWN_LAUNCH]
+    checked = [r for r in rules if r not in NO_SHELL]
     assert len(checked) >= 10, sorted(rules)
     wrong = {r: rules[r] for r in checked if rules[r] != defaults[expected_kind(r)]}
     assert not wrong, f"rules without their image (expected config containers.<kind>): {wrong}"
 
 
-def test_train_rule_has_no_container_directive(rules):
-    """A `container:` on train_sft would wrap srun in the image; its launch line runs it."""
-    assert rules["train_sft"] is None
+def test_train_rule_has_no_container_directive_under_apptainer():
+    """Under --sdm apptainer a `container:` on train_sft would wrap srun in the image; its
+    launch line runs the image instead, so the directive is off there (and only there)."""
+    rules = load_rules(apptainer=True)
+    assert not rules["train_sft"], rules["train_sft"]
+    assert all(rules[r] for r in rules if r not in NO_SHELL | OWN_LAUNCH)
 
 
 def test_config_containers_moves_every_rule_of_a_kind():

@@ -117,7 +117,13 @@ def test_paper_tree_outputs_and_statuses(paper_tree: Path, capsys):
     report = (out / "report.md").read_text()
     assert "## Table 1" in report and "## Figures" in report and "![" in report
     html = (out / "report.html").read_text()
-    assert html.startswith("<!DOCTYPE html>") and 'class="off"' in html and "figures/scaling.png" in html
+    assert html.startswith("<!DOCTYPE html>") and 'class="off"' in html
+    assert '<figure id="fig-scaling"><img src="data:image/png;base64,' in html  # self-contained
+    # the paper's layout: Table 1 row s1-32B, column AIME24 holds 50.0 against 56.7, off, details one click away
+    cell = html[html.index('id="c-table1.s1-32B.aime24"'):].split("</td>")[0]
+    assert '<span class="v">50.0</span>' in cell and "paper 56.7 · Δ -6.7" in cell and "b-off" in cell
+    assert "<details>" in cell and "snakemake results/eval/s1-32B/bf-auto/aime24_nofigures/results.json" in cell
+    assert "| s1-32B | **50.0** / 56.7 (-6.7) off |" in report
 
 
 def test_tiny_tree_is_never_compared_with_the_paper(tiny_tree: Path):

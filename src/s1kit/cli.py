@@ -27,7 +27,7 @@ def _collect_source(a: argparse.Namespace) -> None:
 def _collect_eval(a: argparse.Namespace) -> None:
     from s1kit.collect import write_eval_set
 
-    n = write_eval_set(a.task, a.out, n=a.n, seed=a.seed, manifest=a.manifest)
+    n = write_eval_set(a.task, a.out, n=a.n, seed=a.seed, manifest=a.manifest, quarantine_out=a.quarantine)
     print(f"{a.task}: {n} questions -> {a.out}")
 
 
@@ -226,15 +226,177 @@ def _train(a: argparse.Namespace) -> None:
 
 def _where(a: argparse.Namespace) -> None:
     root = Path(a.results)
+    if not root.is_dir():
+        raise ValueError(f"{root}: no such results tree (run `make demo` or snakemake first, or name the tree: "
+                         "s1kit where <dir>)")
     for label, rel in [("scaling figure", "paper/figures"), ("tables", "paper/tables"),
-                       ("claims", "paper/claims.csv"), ("report", "paper/report.md"),
+                       ("claims", "paper/claims.csv"), ("claims report", "paper/report.html"),
+                       ("report (Markdown)", "paper/report.md"),
                        ("selection funnel", "select/funnel.csv"), ("eval runs", "eval")]:
         print(f"{label:>17}: {root / rel}")
 
 
+# One line per subcommand for `s1kit --help`.
+COMMAND_HELP = {
+    "sources": "print the catalogue of question sources (docs/sources.md)",
+    "fetch": "download hub sources at their locked commits and write one manifest per source",
+    "collect-source": "load one question source (hub or synthetic), quarantining bad rows",
+    "collect-eval": "write one eval set as JSONL (id, question, answer)",
+    "collect-pool": "decontaminate and select each source, then deduplicate them into the pool (collect.semantics)",
+    "fetch-model": "build a tiny base model from a config, or link a hub model at its locked commit",
+    "distill": "the teacher's thinking and attempt for every pool question, cached and ledgered",
+    "retrace": "re-distill a finished selection with another teacher (s1K-1.1)",
+    "attempts": "a base model's attempts at every pool question, a difficulty signal",
+    "grade": "grade attempts against the solutions (math-verify or an LLM judge)",
+    "grade-agreement": "agreement (Cohen's kappa) between two gradings of the same attempts",
+    "domains": "a domain (MSC class) for every pool question, from metadata or an LLM",
+    "fetch-official": "the official s1 files of config `official`, each checked against its sha256",
+    "cost": "estimate tokens and dollars of a config's paid LLM calls before making any",
+    "featurize": "join traces, grades, domains and thinking lengths into featurized.parquet",
+    "select": "one selection (s1K or an ablation) from the featurized pool",
+    "select-overlap": "overlap of a selection's ids with the published s1K ids",
+    "review-grade": "re-grade the published eval outputs (config/review.yaml)",
+    "review-select": "rerun the selection on the published pool where its columns allow",
+    "train": "supervised fine-tuning of a base model on a selection",
+    "evaluate": "one model x setting x task through lm-eval with budget forcing",
+    "paper": "tables, figures, claims.csv and the claims report from whatever results exist",
+    "trace": "the provenance chain of a claim's target file, down to the raw sources",
+    "where": "where the paper outputs of a results tree are (fails if the tree is absent)",
+}
+# Help of each flag: "--flag", or "command --flag" where it means something else there.
+FLAG_HELP = {
+    "--sources": "hub source names to fetch (s1kit.sources.HUB_SOURCES)",
+    "--lock": "lock file of pinned hub commits and file sha256s; written on the first networked run",
+    "--dest": "where hub snapshots are stored",
+    "--manifests": "directory for one <source>.json manifest per source",
+    "--mirror": "a local mirror of the hub to read instead of the network (collect.hub.offline_mirror)",
+    "--source": "source name (s1kit sources lists them)",
+    "--n": "number of questions (synthetic sources and eval sets; hub sets ignore it)",
+    "--seed": "random seed (from the config)",
+    "--out": "output file",
+    "collect-source --quarantine": "JSONL of rows rejected by the quality checks, with a reason",
+    "collect-eval --quarantine": "JSONL of hub eval rows that cannot be read or have no question, with a reason",
+    "collect-pool --quarantine": "the sources' quarantine files (they add to each source's 'loaded' count)",
+    "--eval": "eval set JSONL files to decontaminate against",
+    "--manifest": "the source's fetch manifest (hub sources; files at locked commits)",
+    "--options-json": "JSON object of options (config collect.sources.<name> / distill.options)",
+    "--max-chars": "questions longer than this are quarantined as too_long",
+    "--task": "eval set name",
+    "--raw": "the sources' parquet files, in config order (deduplication keeps the first copy)",
+    "--out-pool": "the decontaminated, deduplicated pool (parquet)",
+    "--out-funnel": "per-source counts: loaded, quarantined, contaminated, cross_source, unselected, duplicates, "
+                    "kept (CSV)",
+    "--out-contaminated": "dropped questions with the eval item each matched (parquet)",
+    "--out-duplicates": "dropped duplicate questions (parquet)",
+    "--official": "the fetched official collect script (collect.semantics official: its TMP_QUESTIONS_TO_KEEP)",
+    "collect-pool --config-json": "JSON object of config collect: semantics, ngram, seed, sources",
+    "fetch-official --config-json": "JSON object of config official: repo, commit, files (path -> sha256), mirror",
+    "fetch-official --dest": "where the official files go (<dest>/<repo>/<commit>/<path>)",
+    "--kind": "tiny (build from --config-json) or hub (link --repo at its locked commit)",
+    "--corpus": "pool parquet(s) the tiny tokenizer is trained on",
+    "--config-json": "JSON object of the stage's config section",
+    "--repo": "hub model repository (models.<name>.repo)",
+    "--revision": "hub revision or commit to pin",
+    "--pool": "the pool parquet (id, question, solution, ...)",
+    "--teacher": "teacher name (config distill.teacher; e.g. gemini, r1, oracle, replay)",
+    "--backend": "backend of the stage (config); see docs/llm.md",
+    "grade --backend": "math_verify (free, local) or llm (an LLM judge with the official grading prompt)",
+    "domains --backend": "metadata (the sources' own labels) or llm (MSC classification)",
+    "--model": "model name or directory",
+    "distill --model": "the teacher's API model id (empty: the teacher's default)",
+    "retrace --model": "the teacher's API model id (empty: the teacher's default)",
+    "attempts --model": "directory of the base model that attempts the questions",
+    "train --model": "directory of the base model to fine-tune",
+    "--params-json": "JSON object of generation parameters sent with each request",
+    "--llm-json": "JSON object of the LLM client settings (rpm, workers, cache, prices, ...)",
+    "--out-traces": "traces parquet (thinking, attempt, finish_reason per question)",
+    "--out-ledger": "ledger JSONL of every paid call (tokens, dollars, cache hits)",
+    "--base": "the selection's dataset.parquet to re-distill",
+    "--length-tokenizer": "tokenizer that counts thinking tokens (the student's)",
+    "--out-dir": "output directory",
+    "--work-dir": "scratch directory for the re-distilled traces",
+    "--name": "name of the model / selection",
+    "--max-new-tokens": "generation limit per attempt",
+    "--batch-size": "questions per generation batch",
+    "--attempts": "attempts parquet to grade",
+    "--text-field": "column of the attempt text",
+    "--prompt": "the official grading prompt file (llm backend)",
+    "--ledger": "ledger JSONL of the paid calls (llm backend)",
+    "--agreement-out": "also write judge-vs-math-verify agreement (Cohen's kappa) here",
+    "--a": "first grades parquet",
+    "--b": "second grades parquet",
+    "--rubric": "the official MSC rubric msc.json (llm backend; cost: prices the rubric prefix)",
+    "cost --config": "the workflow config whose distill/featurize sections are priced (e.g. config/s1.yaml)",
+    "cost --pool": "a pool parquet to measure prompt lengths on (or --sample-jsonl)",
+    "--sample-jsonl": "a JSONL sample of questions to measure prompt lengths on, e.g. MATH500",
+    "--question-field": "the question's field in --sample-jsonl",
+    "--solution-field": "the solution's field in --sample-jsonl",
+    "--questions": "scale the estimate to this many questions (default: the sample's size; the paper: 59029)",
+    "--grading-prompt": "the official grading prompt: its length is part of every judge call (cached prefix)",
+    "cost --out": "also write the estimate as JSON here",
+    "--traces": "the teacher's traces parquet",
+    "--teacher-grades": "grades of the teacher's attempts",
+    "--attempt-grades": "model=path pairs: each model's attempt grades (a {model}_correct column each)",
+    "--domains": "domains parquet",
+    "--featurized": "featurized.parquet",
+    "select-overlap --featurized": "featurized.parquet, to break the overlap down by domain",
+    "--funnel-out": "also write the selection funnel CSV here (s1K)",
+    "--ids": "our selection's ids.txt",
+    "--published": "the published s1K ids",
+    "--results-manifest": "fetch manifest of the published eval outputs",
+    "--tokenizer-manifest": "fetch manifest of the Qwen tokenizer (counts thinking in tokens instead of words)",
+    "--tasks": "tasks to grade",
+    "--thinking-count": "how thinking length is counted: words, or tokens (needs --tokenizer-manifest)",
+    "--claims-json": "JSON object claim id -> published value to check",
+    "--include": "only these runs",
+    "--pool-manifest": "fetch manifest of the published pool",
+    "--s1k-manifest": "fetch manifest of the published s1K",
+    "--selections": "selections to rerun",
+    "--domain-column": "the published pool's column standing in for the domain",
+    "--data": "the selection's dataset.parquet",
+    "--semantics": "config featurize.semantics: official (the official code's behaviour) or kit (the kit's; "
+                   "docs/fidelity.md)",
+}
+COST_EPILOG = """What the flags change:
+  --config picks the calls that are priced: distill (teacher: one call per question), featurize.grader
+  with backend llm (judge: the teacher's attempt plus one per featurize.attempt_models), featurize.domains
+  with backend llm (MSC classifier: one per question). Free backends (oracle, replay, math_verify,
+  metadata) cost 0. --pool / --sample-jsonl give real questions to build the prompts from (their
+  lengths are measured); --questions scales the sample to the run's size; --grading-prompt and --rubric
+  add the official prompt and rubric, sent as a cached prefix. Lengths only known after a call (the
+  teacher's output, judges' explanations) come from featurize.cost.assumptions.
+Prices: US$ per million input/output tokens from s1kit.llm.client.PRICES, overridden by the config's
+  distill.llm.prices and featurize.cost.prices; a model with no price is listed as unpriced. Tokens are
+  chars/4 unless featurize.cost.tokenizer names a local tokenizer. Nothing is called: no API key needed."""
+
+
+def _flag_help(command: str, flag: str, default: object) -> str:
+    text = FLAG_HELP.get(f"{command} {flag}") or FLAG_HELP.get(flag, "")
+    if default not in (None, "", "{}"):
+        text += f" (default: {default})"
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """An unknown subcommand gets the closest one suggested instead of the list of all 24."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if "invalid choice" in message and self.prog == "s1kit":
+            import difflib
+            import re
+
+            m = re.search(r"invalid choice: '([^']*)'", message)
+            wrong = m.group(1) if m else ""
+            close = difflib.get_close_matches(wrong, list(COMMAND_HELP), n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            self.exit(2, f"s1kit: unknown command {wrong!r}{hint} (s1kit --help lists them)\n")
+        super().error(message)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="s1kit", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="s1kit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                     epilog="s1kit <command> --help describes each command's flags.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="<command>")
     commands: dict[str, tuple[Callable, list[tuple]]] = {
         "sources": (_sources, []),
         "retrace": (_retrace, [("--base",), ("--pool",), ("--length-tokenizer",), ("--out-dir",), ("--work-dir",),
@@ -244,7 +406,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "collect-source": (_collect_source, [("--source",), ("--n", int), ("--seed", int), ("--out",),
                                              ("--quarantine",), ("--eval", None, "*"), ("--manifest",),
                                              ("--options-json",), ("--max-chars", int), ("--official",)]),
-        "collect-eval": (_collect_eval, [("--task",), ("--n", int), ("--seed", int), ("--out",), ("--manifest",)]),
+        "collect-eval": (_collect_eval, [("--task",), ("--n", int), ("--seed", int), ("--out",), ("--manifest",),
+                                         ("--quarantine",)]),
         "collect-pool": (_collect_pool, [("--raw", None, "+"), ("--eval", None, "*"), ("--config-json",),
                                          ("--out-pool",), ("--out-funnel",), ("--out-contaminated",),
                                          ("--out-duplicates",), ("--quarantine", None, "*"), ("--official",)]),
@@ -275,11 +438,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                            ("--config-json",), ("--selections", None, "+"), ("--thinking-count",),
                                            ("--domain-column",), ("--out-dir",)]),
         "train": (_train, [("--model",), ("--data",), ("--out-dir",), ("--config-json",)]),
-        "where": (_where, [("results",)]),
+        "where": (_where, []),
     }
     # keys are a flag, or "command --flag" where it differs from the same flag elsewhere
     optional = {"--eval", "--funnel-out", "--attempt-grades", "select-overlap --featurized", "--manifest", "--n",
-                "collect-pool --quarantine", "--mirror", "--corpus", "--repo", "--official",
+                "collect-pool --quarantine", "collect-eval --quarantine", "--mirror", "--corpus", "--repo",
+                "--official",
                 # featurize (llm grading / domains, cost)
                 "--prompt", "--ledger", "--agreement-out", "--rubric", "cost --pool",
                 "--sample-jsonl", "--questions", "--grading-prompt", "cost --out",
@@ -291,40 +455,46 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 "grade --backend": "math_verify", "--question-field": "question", "--solution-field": "solution",
                 "--thinking-count": "words", "--claims-json": "{}", "--domain-column": "cot_type",
                 "--semantics": "kit"}
+    parsers = {}
     for name, (fn, flags) in commands.items():
-        p = sub.add_parser(name)
+        extra = {"epilog": COST_EPILOG, "formatter_class": argparse.RawDescriptionHelpFormatter} if name == "cost" else {}
+        p = parsers[name] = sub.add_parser(name, help=COMMAND_HELP[name], description=COMMAND_HELP[name], **extra)
         for spec in flags:
             flag, typ, nargs = (spec + (None, None))[:3]
             kw = {"type": typ} if typ else {}
             if nargs:
                 kw["nargs"] = nargs
-            if flag.startswith("--"):
-                default = defaults.get(f"{name} {flag}", defaults.get(flag))
-                kw["required"] = not optional & {flag, f"{name} {flag}"} and default is None
-                if default is not None:
-                    kw["default"] = default
-            p.add_argument(flag, **kw)
+            default = defaults.get(f"{name} {flag}", defaults.get(flag))
+            kw["required"] = not optional & {flag, f"{name} {flag}"} and default is None
+            if default is not None:
+                kw["default"] = default
+            p.add_argument(flag, help=_flag_help(name, flag, default), **kw)
         p.set_defaults(func=fn)
+    parsers["where"].add_argument("results", nargs="?", default="results",
+                                  help="the results tree (default: results)")
     from s1kit.provenance import add_trace_arguments, trace_main
 
-    p = sub.add_parser("trace", help="the provenance chain of a claim's target file, down to raw sources")
+    p = sub.add_parser("trace", help=COMMAND_HELP["trace"], description=COMMAND_HELP["trace"])
     add_trace_arguments(p)
     p.set_defaults(func=trace_main)
     for name, module in [("evaluate", "s1kit.evaluate.run"), ("paper", "s1kit.paper.build")]:
         if command in (name, None, "-h", "--help"):
             # imported only when asked for: their modules are heavy, and every rule starts this CLI
             mod = importlib.import_module(module)
-            p = sub.add_parser(name)
+            p = sub.add_parser(name, help=COMMAND_HELP[name], description=COMMAND_HELP[name])
             mod.add_arguments(p)
             p.set_defaults(func=mod.main)
         else:
-            sub.add_parser(name, add_help=False)
+            sub.add_parser(name, add_help=False, help=COMMAND_HELP[name])
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv[0] if argv else None).parse_args(argv)
+    from s1kit.progress import configure_tqdm
+
+    configure_tqdm()  # progress bars as clean lines when stderr is a log file, live on a terminal
     from s1kit.provenance import record
 
     from s1kit.llm.spend import SpendCapReached

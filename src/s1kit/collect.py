@@ -21,6 +21,7 @@ import ast
 import json
 import os
 import random
+import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from s1kit.decontaminate import NgramIndex, dedup
 from s1kit.records import (_UMASK, QUESTION_FIELDS, QUESTION_SCHEMA, read_jsonl, read_table, write_csv, write_jsonl,
                            write_table)
 from s1kit.sources import EVAL_SETS, HUB_SOURCES, SOURCES
-from s1kit.sources.quality import REASONS, from_record, validate
+from s1kit.sources.quality import REASONS, collecting, eval_questions, from_record, validate
 
 FUNNEL_COLUMNS = ["source", "loaded", "quarantined", "contaminated", "cross_source", "unselected", "duplicates",
                   "kept", *(f"quarantined_{r}" for r in REASONS), "deduplicated"]
@@ -75,32 +76,42 @@ def write_source(name: str, out: str | Path, quarantine_out: str | Path, *, n: i
 
     official_collect: the pinned collect script (collect.semantics official); a hub source with a
     `keep_list` option (NuminaMath) then gets data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP)."""
+    unread: list[dict] = []
     if name in HUB_SOURCES:
         options = dict(options or {})
         if official_collect and "keep_list" in HUB_SOURCES.get(name).options:
             options["keep_list"] = sorted(official_keep_list(Path(official_collect)))
-        raw = _hub_rows(name, manifest, seed, options)
+        with collecting() as unread:  # lines or values the readers could not decode: quarantined
+            raw = _hub_rows(name, manifest, seed, options)
     else:
         kwargs = {}
         if eval_paths:
-            kwargs["eval_questions"] = [r["question"] for p in eval_paths for r in read_jsonl(p)]
+            kwargs["eval_questions"] = [q for _, q in eval_questions(eval_paths)]
         if n is None:
             raise ValueError(f"synthetic source {name!r} needs a question count (collect.sources.{name})")
         raw = [from_record(r) for r in SOURCES.get(name)(n, seed, **kwargs)]
     records, quarantined = validate(raw, name, max_chars)
+    quarantined = [{"source": name, **u} for u in unread] + quarantined
     write_table(out, records, schema=QUESTION_SCHEMA)
     write_jsonl(quarantine_out, quarantined)
     return {"records": len(records), "quarantined": len(quarantined)}
 
 
 def write_eval_set(name: str, out: str | Path, *, n: int | None = None, seed: int = 0,
-                   manifest: str | Path | None = None) -> int:
-    """An eval set as JSONL (id, question, ...): the tiny generator, or a hub eval set's questions."""
+                   manifest: str | Path | None = None, quarantine_out: str | Path | None = None) -> int:
+    """An eval set as JSONL (id, question, ...): the tiny generator, or a hub eval set's questions.
+    A hub row that cannot be read or has no usable question goes to ``quarantine_out`` with its
+    reason and location (a warning says how many); the other rows are kept."""
+    quarantined: list[dict] = []
     if name in HUB_SOURCES:
-        records, quarantined = validate(_hub_rows(name, manifest, seed, {}), name, DEFAULT_MAX_CHARS)
+        with collecting() as unread:
+            raw = _hub_rows(name, manifest, seed, {})
+        records, bad = validate(raw, name, DEFAULT_MAX_CHARS)
+        quarantined = [{"source": name, **u} for u in unread] + bad
         if quarantined:
-            raise ValueError(f"eval set {name}: {len(quarantined)} unusable row(s), e.g. row "
-                             f"{quarantined[0]['index']}: {quarantined[0]['detail']}")
+            print(f"s1kit: warning: eval set {name}: {len(quarantined)} row(s) quarantined"
+                  f"{f' to {quarantine_out}' if quarantine_out else ''}, e.g. {quarantined[0]['location']}: "
+                  f"{quarantined[0]['detail']}", file=sys.stderr)
         # upstream columns at the top level, where evaluation tasks look for them (answer, choices)
         rows = []
         for r in records:
@@ -112,6 +123,8 @@ def write_eval_set(name: str, out: str | Path, *, n: int | None = None, seed: in
         if n is None:
             raise ValueError(f"synthetic eval set {name!r} needs a question count (collect.eval_sets.{name})")
         rows = EVAL_SETS.get(name)(n, seed)
+    if quarantine_out:
+        write_jsonl(quarantine_out, quarantined)
     write_jsonl(out, rows)
     return len(rows)
 
@@ -330,8 +343,7 @@ def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_po
     """
     sem = semantics(config.semantics)
     keep = sem.keep_list(Path(official_collect) if official_collect else None)
-    index = NgramIndex(((f"{Path(p).stem}:{r.get('id', i)}", r["question"]) for p in eval_paths
-                        for i, r in enumerate(read_jsonl(p))), n=config.ngram, short=sem.short_texts)
+    index = NgramIndex(eval_questions(eval_paths), n=config.ngram, short=sem.short_texts)
     quarantine = _quarantine_counts(list(quarantine_paths))
     funnel: dict[str, dict] = {}
     pool = _Pool(funnel, out_pool)

@@ -6,7 +6,7 @@ inputs (existed before, unchanged) and outputs (created or changed during the ru
 record holds the command (secrets redacted), inputs and outputs with sha256, the JSON
 config flags and seeds, code version (git SHA + dirty flag), package versions, container,
 host, Python, start/end time and the rule name from ``S1KIT_RULE`` (every rule's shell sets
-it from Snakemake's ``{rule}``). It is written for each output to
+it from its ``params.rule``). It is written for each output to
 ``results/.provenance/<path under results>.json`` (outside results/: ``<name>.prov.json``
 beside it). Recording never fails a command: errors become a warning on stderr.
 

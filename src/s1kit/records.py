@@ -63,14 +63,18 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Every line's JSON value; a line that is not UTF-8 or not JSON is an error naming file and line."""
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            if raw.strip():
                 try:
-                    rows.append(json.loads(line))
+                    rows.append(json.loads(raw.decode("utf-8")))
+                except UnicodeDecodeError as e:
+                    raise ValueError(f"{path}:{n}: not UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1})") \
+                        from None
                 except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{n}: invalid JSON ({e.msg})") from None
+                    raise ValueError(f"{path}:{n}: invalid JSON ({e.msg.removesuffix(' at')}, column {e.colno})") from None
     return rows
 
 

@@ -1,19 +1,30 @@
 # Validation, wildcard constraints and config -> flags helpers. No data handling here.
+import dataclasses
 import json
 import os
+from pathlib import Path
 
 from snakemake.utils import validate
 
+from s1kit.collect import source_kind
+from s1kit.sources import HUB_SOURCES
+from s1kit.config_check import check_config
 from s1kit.evaluate.run import parse_setting, setting_names
 from s1kit.secrets import env_option_names
+from s1kit.sft.launch import check_run, launch_command, rule_resources
 
+# one line per problem with its key path first (Snakemake's validate prints the whole schema);
+# validate then fills the schema's defaults
+check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 validate(config, schema="../schemas/config.schema.yaml")
 
 # Every job inherits these (s1kit.secrets, s1kit.llm.spend): the variables named by *_env
 # options are scrubbed from all a job writes; llm.max_cost_usd caps the run's LLM spend.
-os.environ["S1KIT_SECRET_ENV"] = ",".join(sorted(set(env_option_names(config))))
+# (update(), not item assignment: snakemake --lint reads os.environ[...] with a quoted name
+# as a variable the workflow needs and asks for an `envvars:` directive.)
+os.environ.update(S1KIT_SECRET_ENV=",".join(sorted(set(env_option_names(config)))))
 if (config.get("llm") or {}).get("max_cost_usd") is not None:
-    os.environ["S1KIT_LLM_MAX_COST_USD"] = str(config["llm"]["max_cost_usd"])
+    os.environ.update(S1KIT_LLM_MAX_COST_USD=str(config["llm"]["max_cost_usd"]))
 
 SOURCES = list(config["collect"]["sources"])  # config order: dedup keeps the first copy
 EVAL_SETS = sorted(config["collect"]["eval_sets"])
@@ -125,7 +136,7 @@ def get_select_outputs():
 
 def retrace_flags(spec):
     """`s1kit retrace` arguments of one retrace entry (a teacher like distill's), as a list
-    (the rule quotes each with :q)."""
+    (each quoted with :q by its rule)."""
     flags = ["--teacher", spec["teacher"], "--backend", spec["backend"],
              "--options-json", as_json(spec.get("options", {})), "--params-json", as_json(spec.get("params", {})),
              "--llm-json", as_json(spec.get("llm", {}))]
@@ -140,8 +151,13 @@ def get_final_output():
         + get_select_outputs()
         + expand("results/train/{run}/metrics.json", run=RUNS)
         + get_eval_results()
-        + ["results/paper/claims.csv", "results/paper/report.md"]
+        + ["results/paper/claims.csv", "results/paper/report.md", "results/paper/report.html"]
     )
+
+
+def paper_report_category(wildcards):
+    """Category of a paper figure in `snakemake --report`, following the paper's sections."""
+    return "Test-time scaling" if wildcards.name == "scaling" else "Selection"
 
 
 # ---- featurize: grader and domain classifier backends (config featurize.grader / .domains) ----
@@ -163,6 +179,12 @@ def official(path):
         raise ValueError(f"config official.files: {path!r} is needed (pin it with its sha256 from the "
                          "official repository at official.commit)")
     return f"{OFFICIAL_ROOT}/{path}"
+
+
+def official_dest(wildcards, output):
+    """The root the fetched official files go under (resources/official), from an output's path."""
+    depth = len(Path(next(iter(OFFICIAL["files"]))).parts) + len(Path(OFFICIAL["repo"]).parts)
+    return str(Path(output[0]).parents[depth])  # <dest>/<repo>/<commit>/<path>
 
 
 def grade_inputs():
@@ -188,3 +210,118 @@ def grade_flags(wildcards, input, output):
     if "agreement" in output.keys():
         flags += ["--agreement-out", output.agreement]
     return flags
+
+
+def domains_flags(wildcards, input, output):
+    if not DOMAINS_LLM:
+        return []
+    return ["--rubric", input.rubric, "--ledger", output.ledger, "--llm-json", as_json(FZ_DOMAINS.get("llm") or {})]
+
+
+# ---- collect: hub sources and eval sets (config collect.hub; collect.smk, review.smk) ----
+HUB = config["collect"].get("hub", {})
+HUB_DEST = HUB.get("dest", "resources/hub")
+HUB_LOCK = HUB.get("lock", "config/hub.lock.yaml")
+
+
+def manifest(name):
+    return f"{HUB_DEST}/manifests/{name}.json"
+
+
+def hub_dest(wildcards, output):
+    """HUB_DEST from the manifests' path (--lint flags an output prefix passed as a string)."""
+    return str(Path(output[0]).parents[1])
+
+
+def eval_set_inputs(wildcards):
+    return {"manifest": manifest(wildcards.task)} if source_kind(wildcards.task, True) == "hub" else {}
+
+
+def eval_set_flags(wildcards):
+    if source_kind(wildcards.task, True) == "hub":
+        return ["--manifest", manifest(wildcards.task)]
+    return ["--n", str(config["collect"]["eval_sets"][wildcards.task])]
+
+
+# collect.semantics (official | kit; docs/fidelity.md): official reads the list of
+# data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP) from the pinned file (config official).
+COLLECT_SEMANTICS = config["collect"].get("semantics", "kit")
+DECONTAMINATE = config["collect"].get("decontaminate_against") or EVAL_SETS
+_check(DECONTAMINATE, EVAL_SETS, "collect.decontaminate_against", "collect.eval_sets")
+POOL_CONFIG = {k: config["collect"][k] for k in ("ngram", "seed", "sources")} | {"semantics": COLLECT_SEMANTICS}
+
+
+def keeps_list(source):
+    """A hub source that reads TMP_QUESTIONS_TO_KEEP under official semantics (NuminaMath)."""
+    return (COLLECT_SEMANTICS == "official" and source_kind(source) == "hub"
+            and "keep_list" in HUB_SOURCES.get(source).options)
+
+
+def source_inputs(wildcards):
+    if source_kind(wildcards.source) == "hub":
+        official_file = {"official": official("data/collect_data.py")} if keeps_list(wildcards.source) else {}
+        return {"manifest": manifest(wildcards.source)} | official_file
+    # synthetic sources plant copies of eval questions for decontamination to catch
+    return {"eval": expand("results/data/eval/{task}.jsonl", task=EVAL_SETS)}
+
+
+def source_flags(wildcards, input):
+    spec = config["collect"]["sources"][wildcards.source]
+    if source_kind(wildcards.source) == "hub":
+        official_flag = ["--official", input.official] if keeps_list(wildcards.source) else []
+        return ["--manifest", input.manifest, "--options-json", as_json(spec or {}), *official_flag]
+    return ["--n", str(spec), "--eval", *input.eval]
+
+
+def pool_inputs(wildcards):
+    return {"official": official("data/collect_data.py")} if COLLECT_SEMANTICS == "official" else {}
+
+
+def pool_flags(wildcards, input):
+    official_flag = ["--official", input.official] if COLLECT_SEMANTICS == "official" else []
+    return ["--config-json", as_json(POOL_CONFIG), *official_flag]
+
+
+# ---- train: launch lines per run (config train.runs.<run>.launch; train.smk) ----
+# validated at DAG time: a world size that does not divide the global batch fails here
+TRAIN_LAUNCH = {
+    _run: check_run(_run, _spec.get("hparams", {}), _spec.get("launch"))
+    for _run, _spec in config["train"]["runs"].items()
+}
+APPTAINER = any(m.name == "APPTAINER" for m in workflow.deployment_settings.deployment_method)
+if APPTAINER:
+    _exec = " ".join(["apptainer exec", workflow.deployment_settings.apptainer_args or "--nv"])
+    TRAIN_LAUNCH = {
+        r: c if c.container else dataclasses.replace(c, container=CONTAINERS["train"], container_exec=_exec)
+        for r, c in TRAIN_LAUNCH.items()
+    }
+
+
+def train_command(wildcards, input):
+    launch = TRAIN_LAUNCH[wildcards.run]
+    argv = ["s1kit", "train", "--model", input.base, "--data", input.data, "--out-dir",
+            f"results/train/{wildcards.run}", "--config-json",
+            as_json(config["train"]["runs"][wildcards.run].get("hparams", {}))]
+    return launch_command(launch, argv)
+
+
+def train_resource(key):
+    return lambda wildcards: rule_resources(TRAIN_LAUNCH[wildcards.run])[key]
+
+
+# ---- review mode (config review:; review.smk sets REVIEW, REVIEW_DIR, REVIEW_COUNT) ----
+def get_review_output():
+    out = []
+    if "grade" in REVIEW:
+        out += [f"{REVIEW_DIR}/{f}" for f in ("grade.csv", "grade.md", "disagreements.csv")]
+    if "select" in REVIEW:
+        out += [f"{REVIEW_DIR}/select/{f}" for f in ("select.json", "select.md")]
+    return out
+
+
+def review_tokenizer():
+    return {"tokenizer": manifest("qwen_tokenizer")} if REVIEW_COUNT == "tokenizer" else {}
+
+
+def review_tokenizer_flag(wildcards, input):
+    return ["--tokenizer-manifest", input.tokenizer] if "tokenizer" in input.keys() else []

@@ -8,6 +8,7 @@ rule distill_traces:
         traces="results/distill/{teacher}/traces.parquet",
         ledger="results/distill/{teacher}/ledger.jsonl",
     params:
+        rule="distill_traces",
         backend=config["distill"]["backend"],
         options=as_json(config["distill"].get("options", {})),
         model=["--model", config["distill"]["model"]] if config["distill"].get("model") else [],
@@ -18,7 +19,7 @@ rule distill_traces:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit distill --pool {input.pool:q} --teacher {wildcards.teacher:q} --backend {params.backend:q}"
+        "S1KIT_RULE={params.rule} s1kit distill --pool {input.pool:q} --teacher {wildcards.teacher:q} --backend {params.backend:q}"
         " --options-json {params.options:q} {params.model:q} --params-json {params.params:q}"
         " --llm-json {params.llm:q} --out-traces {output.traces:q} --out-ledger {output.ledger:q} > {log:q} 2>&1"
 
@@ -32,11 +33,12 @@ rule distill_grade:
         grades="results/distill/{teacher}/grades.parquet",
         **grade_outputs("results/distill/{teacher}/grades"),
     params:
+        rule="distill_grade",
         flags=grade_flags,  # featurize.grader: math_verify (none) or the llm judge
     log:
         "logs/distill/{teacher}_grades.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit grade --attempts {input.traces:q} --pool {input.pool:q} --out {output.grades:q}"
+        "S1KIT_RULE={params.rule} s1kit grade --attempts {input.traces:q} --pool {input.pool:q} --out {output.grades:q}"
         " {params.flags:q} > {log:q} 2>&1"

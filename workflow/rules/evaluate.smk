@@ -10,6 +10,7 @@ rule evaluate_run:
         results="results/eval/{model}/{setting}/{task}/results.json",
         samples="results/eval/{model}/{setting}/{task}/samples.jsonl",
     params:
+        rule="evaluate_run",
         gen_kwargs=as_json(EV.get("gen_kwargs", {})),
         backend=EV["backend"],
         batch_size=EV.get("batch_size", 64),
@@ -28,7 +29,7 @@ rule evaluate_run:
     container:
         CONTAINERS["eval"]
     shell:
-        "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model:q} --model-name {wildcards.model:q}"
+        "S1KIT_RULE={params.rule} OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model:q} --model-name {wildcards.model:q}"
         " --task {wildcards.task:q} --data {input.data:q} --setting {wildcards.setting:q}"
         " --base-gen-kwargs {params.gen_kwargs:q} --out-dir {params.out_dir:q}"
         " --backend {params.backend:q} --batch-size {params.batch_size:q} --seed {params.seed:q} --dtype {params.dtype:q}"

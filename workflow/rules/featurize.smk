@@ -12,6 +12,7 @@ rule featurize_attempts:
     output:
         "results/features/attempts/{model}.parquet",
     params:
+        rule="featurize_attempts",
         max_new_tokens=FZ["max_new_tokens"],
         batch_size=FZ["batch_size"],
         seed=FZ["seed"],
@@ -22,7 +23,7 @@ rule featurize_attempts:
     container:
         CONTAINERS["eval"]
     shell:
-        "S1KIT_RULE={rule} OMP_NUM_THREADS={threads} s1kit attempts --model {input.model:q} --name {wildcards.model:q}"
+        "S1KIT_RULE={params.rule} OMP_NUM_THREADS={threads} s1kit attempts --model {input.model:q} --name {wildcards.model:q}"
         " --pool {input.pool:q} --out {output:q} --max-new-tokens {params.max_new_tokens:q}"
         " --batch-size {params.batch_size:q} --seed {params.seed:q} --semantics {params.semantics:q} > {log:q} 2>&1"
 
@@ -36,6 +37,7 @@ rule featurize_grade_attempts:
         grades="results/features/grades/{model}.parquet",
         **grade_outputs("results/features/grades/{model}"),
     params:
+        rule="featurize_grade_attempts",
         flags=grade_flags,  # featurize.grader: math_verify (none) or the llm judge
         semantics=FZ.get("semantics", "kit"),  # official: unfinished attempts graded too
     log:
@@ -43,14 +45,10 @@ rule featurize_grade_attempts:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit grade --attempts {input.attempts:q} --pool {input.pool:q} --out {output.grades:q}"
+        "S1KIT_RULE={params.rule} s1kit grade --attempts {input.attempts:q} --pool {input.pool:q} --out {output.grades:q}"
         " {params.flags:q} --semantics {params.semantics:q} > {log:q} 2>&1"
 
 
-def domains_flags(wildcards, input, output):
-    if not DOMAINS_LLM:
-        return []
-    return ["--rubric", input.rubric, "--ledger", output.ledger, "--llm-json", as_json(FZ_DOMAINS.get("llm") or {})]
 
 
 rule featurize_domains:
@@ -61,6 +59,7 @@ rule featurize_domains:
         domains="results/features/domains.parquet",
         **({"ledger": "results/features/domains.ledger.jsonl"} if DOMAINS_LLM else {}),
     params:
+        rule="featurize_domains",
         backend=FZ_DOMAINS.get("backend", "metadata"),
         flags=domains_flags,  # featurize.domains: metadata (none) or the llm classifier
     log:
@@ -68,7 +67,7 @@ rule featurize_domains:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit domains --pool {input.pool:q} --out {output.domains:q} --backend {params.backend:q}"
+        "S1KIT_RULE={params.rule} s1kit domains --pool {input.pool:q} --out {output.domains:q} --backend {params.backend:q}"
         " {params.flags:q} > {log:q} 2>&1"
 
 
@@ -83,12 +82,13 @@ rule featurize_merge:
     output:
         "results/features/featurized.parquet",
     params:
+        rule="featurize_merge",
         grades=[f"{m}=results/features/grades/{m}.parquet" for m in FZ["attempt_models"]],
     log:
         "logs/featurize/merge.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit featurize --pool {input.pool:q} --traces {input.traces:q}"
+        "S1KIT_RULE={params.rule} s1kit featurize --pool {input.pool:q} --traces {input.traces:q}"
         " --teacher-grades {input.teacher_grades:q} --attempt-grades {params.grades:q} --domains {input.domains:q}"
         " --length-tokenizer {input.length_tokenizer:q} --out {output:q} > {log:q} 2>&1"

@@ -12,6 +12,7 @@ rule models_build_tiny:
     wildcard_constraints:
         model=_alt(TINY_MODELS),
     params:
+        rule="models_build_tiny",
         kind=lambda w: config["models"][w.model]["kind"],
         cfg=lambda w: as_json(config["models"][w.model].get("tiny", {})),
     log:
@@ -19,7 +20,7 @@ rule models_build_tiny:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit fetch-model --kind {params.kind:q} --corpus {input.corpus:q} --config-json {params.cfg:q}"
+        "S1KIT_RULE={params.rule} s1kit fetch-model --kind {params.kind:q} --corpus {input.corpus:q} --config-json {params.cfg:q}"
         " --out {output:q} > {log:q} 2>&1"
 
 
@@ -30,6 +31,7 @@ rule models_fetch_hub:
         model=_alt(HUB_MODELS),
     localrule: True
     params:
+        rule="models_fetch_hub",
         repo=lambda w: config["models"][w.model]["repo"],
         revision=lambda w: config["models"][w.model].get("revision", "main"),
         lock=config["collect"].get("hub", {}).get("lock", "config/hub.lock.yaml"),
@@ -38,5 +40,5 @@ rule models_fetch_hub:
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit fetch-model --kind hub --repo {params.repo:q} --revision {params.revision:q}"
+        "S1KIT_RULE={params.rule} s1kit fetch-model --kind hub --repo {params.repo:q} --revision {params.revision:q}"
         " --lock {params.lock:q} --out {output:q} > {log:q} 2>&1"

@@ -2,7 +2,7 @@
 # allow. The artifacts are hub sources of kind "published" (s1kit.sources.published), pinned
 # in the same lock and fetched by a localrule like the raw sources; the jobs read manifests
 # only and run with HF_HUB_OFFLINE=1. Included by the Snakefile only when config has `review`.
-# Uses manifest(), HUB_LOCK, HUB_DEST and HUB (collect.smk).
+# Uses manifest(), HUB_LOCK, HUB_DEST and HUB, and the review helpers (common.smk).
 from pathlib import Path
 
 REVIEW = config["review"]
@@ -17,23 +17,6 @@ if not REVIEW_SOURCES:
     raise ValueError("config review: set review.grade and/or review.select (docs/review.md)")
 
 
-def get_review_output():
-    out = []
-    if "grade" in REVIEW:
-        out += [f"{REVIEW_DIR}/{f}" for f in ("grade.csv", "grade.md", "disagreements.csv")]
-    if "select" in REVIEW:
-        out += [f"{REVIEW_DIR}/select/{f}" for f in ("select.json", "select.md")]
-    return out
-
-
-def review_tokenizer():
-    return {"tokenizer": manifest("qwen_tokenizer")} if REVIEW_COUNT == "tokenizer" else {}
-
-
-def review_tokenizer_flag(wildcards, input):
-    return ["--tokenizer-manifest", input.tokenizer] if "tokenizer" in input.keys() else []
-
-
 rule review_fetch:
     localrule: True
     input:
@@ -42,17 +25,18 @@ rule review_fetch:
     output:
         [manifest(n) for n in REVIEW_SOURCES],
     params:
+        rule="review_fetch",
         names=REVIEW_SOURCES,
         lock=HUB_LOCK,
-        dest=HUB_DEST,
-        manifests=f"{HUB_DEST}/manifests",
+        dest=hub_dest,
+        manifests=lambda wildcards, output: os.path.dirname(output[0]),
         mirror=["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else [],
     log:
         "logs/review/fetch.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit fetch --sources {params.names:q} --lock {params.lock:q} --dest {params.dest:q}"
+        "S1KIT_RULE={params.rule} s1kit fetch --sources {params.names:q} --lock {params.lock:q} --dest {params.dest:q}"
         " --manifests {params.manifests:q} {params.mirror:q} > {log:q} 2>&1"
 
 
@@ -67,19 +51,21 @@ if "grade" in REVIEW:
             md=f"{REVIEW_DIR}/grade.md",
             disagreements=f"{REVIEW_DIR}/disagreements.csv",
         params:
+            rule="review_grade",
             tasks=REVIEW["grade"]["tasks"],
             include=["--include", *REVIEW["grade"]["include"]] if REVIEW["grade"].get("include") else [],
             claims=as_json(REVIEW["grade"].get("claims") or {}),
             unit=REVIEW_COUNT,
             tokenizer=review_tokenizer_flag,
+            out_dir=lambda wildcards, output: os.path.dirname(output.csv),
         log:
             "logs/review/grade.log",
         container:
             CONTAINERS["data"]
         shell:
-            "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit review-grade --results-manifest {input.results:q} {params.tokenizer:q}"
+            "S1KIT_RULE={params.rule} HF_HUB_OFFLINE=1 s1kit review-grade --results-manifest {input.results:q} {params.tokenizer:q}"
             " --tasks {params.tasks:q} --thinking-count {params.unit:q} --claims-json {params.claims:q}"
-            " {params.include:q} --out-dir {REVIEW_DIR} > {log:q} 2>&1"
+            " {params.include:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 if "select" in REVIEW:
@@ -94,20 +80,22 @@ if "select" in REVIEW:
             md=f"{REVIEW_DIR}/select/select.md",
             features=f"{REVIEW_DIR}/select/pool_features.parquet",
         params:
+            rule="review_select",
             selections=REVIEW["select"]["selections"],
             config=as_json(REVIEW["select"].get("config") or {}),
             domain=REVIEW["select"].get("domain_column", "cot_type"),
             unit=REVIEW_COUNT,
             tokenizer=review_tokenizer_flag,
+            out_dir=lambda wildcards, output: os.path.dirname(output.json),
         log:
             "logs/review/select.log",
         container:
             CONTAINERS["data"]
         shell:
-            "S1KIT_RULE={rule} HF_HUB_OFFLINE=1 s1kit review-select --pool-manifest {input.pool:q} --s1k-manifest {input.s1k:q}"
+            "S1KIT_RULE={params.rule} HF_HUB_OFFLINE=1 s1kit review-select --pool-manifest {input.pool:q} --s1k-manifest {input.s1k:q}"
             " {params.tokenizer:q} --config-json {params.config:q} --selections {params.selections:q}"
             " --thinking-count {params.unit:q} --domain-column {params.domain:q}"
-            " --out-dir {REVIEW_DIR}/select > {log:q} 2>&1"
+            " --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule review:

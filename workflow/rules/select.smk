@@ -19,13 +19,14 @@ rule select_s1k:
         summary="results/select/s1K/summary.json",
         funnel="results/select/funnel.csv",
     params:
+        rule="select_s1k",
         cfg=as_json(SELECT_CFG),
     log:
         "logs/select/s1K.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} PYTHONHASHSEED=0 s1kit select --name s1K --featurized {input:q} --out-dir results/select/s1K"
+        "S1KIT_RULE={params.rule} PYTHONHASHSEED=0 s1kit select --name s1K --featurized {input:q} --out-dir results/select/s1K"
         " --config-json {params.cfg:q} --funnel-out {output.funnel:q} > {log:q} 2>&1"
 
 
@@ -40,13 +41,14 @@ rule select_ablation:
         source_types="results/select/{ablation}/source_types.csv",
         summary="results/select/{ablation}/summary.json",
     params:
+        rule="select_ablation",
         cfg=as_json(SELECT_CFG),
     log:
         "logs/select/{ablation}.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit select --name {wildcards.ablation:q} --featurized {input:q}"
+        "S1KIT_RULE={params.rule} s1kit select --name {wildcards.ablation:q} --featurized {input:q}"
         " --out-dir results/select/{wildcards.ablation:q} --config-json {params.cfg:q} > {log:q} 2>&1"
 
 
@@ -66,12 +68,13 @@ rule select_retrace:
         traces="results/retrace/{retrace}/traces.parquet",
         ledger="results/retrace/{retrace}/ledger.jsonl",
     params:
+        rule="select_retrace",
         flags=lambda w: retrace_flags(config["retrace"][w.retrace]),
     log:
         "logs/select/retrace_{retrace}.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={rule} s1kit retrace --base {input.base:q} --pool {input.pool:q}"
+        "S1KIT_RULE={params.rule} s1kit retrace --base {input.base:q} --pool {input.pool:q}"
         " --length-tokenizer {input.length_tokenizer:q} --out-dir results/select/{wildcards.retrace:q}"
         " --work-dir results/retrace/{wildcards.retrace:q} {params.flags:q} > {log:q} 2>&1"

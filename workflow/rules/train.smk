@@ -4,37 +4,11 @@
 # (s1kit.sft.launch): 1 process = plain `s1kit train` (the tiny default), N processes on one
 # machine = torchrun --standalone, several nodes = srun + torchrun with c10d rendezvous
 # (under Slurm: resources nodes/tasks/mpi/tasks_per_gpu/gres from the same config).
-# No `container:` directive: under --sdm apptainer a rule-level container would wrap srun
-# too, so the image (launch.container, else config containers.train) wraps torchrun
-# inside srun instead.
-import dataclasses
-
-from s1kit.sft.launch import check_run, launch_command, rule_resources
-
-# validated at DAG time: a world size that does not divide the global batch fails here
-TRAIN_LAUNCH = {
-    _run: check_run(_run, _spec.get("hparams", {}), _spec.get("launch"))
-    for _run, _spec in config["train"]["runs"].items()
-}
-_APPTAINER = any(m.name == "APPTAINER" for m in workflow.deployment_settings.deployment_method)
-if _APPTAINER:
-    _exec = " ".join(["apptainer exec", workflow.deployment_settings.apptainer_args or "--nv"])
-    TRAIN_LAUNCH = {
-        r: c if c.container else dataclasses.replace(c, container=CONTAINERS["train"], container_exec=_exec)
-        for r, c in TRAIN_LAUNCH.items()
-    }
-
-
-def train_command(wildcards, input):
-    launch = TRAIN_LAUNCH[wildcards.run]
-    argv = ["s1kit", "train", "--model", input.base, "--data", input.data, "--out-dir",
-            f"results/train/{wildcards.run}", "--config-json",
-            as_json(config["train"]["runs"][wildcards.run].get("hparams", {}))]
-    return launch_command(launch, argv)
-
-
-def _train_resource(key):
-    return lambda wildcards: rule_resources(TRAIN_LAUNCH[wildcards.run])[key]
+# Container: under --sdm apptainer a rule-level container would wrap srun too, so there the
+# image (launch.container, else config containers.train) wraps torchrun inside srun instead
+# (TRAIN_LAUNCH, common.smk) and the directive is None; otherwise it names the same image,
+# which documents the rule's software as for every other rule (Snakemake runs no container
+# then). TRAIN_LAUNCH, train_command and train_resource are in common.smk.
 
 
 rule train_sft:
@@ -45,19 +19,22 @@ rule train_sft:
         model=directory("results/train/{run}/model"),
         metrics="results/train/{run}/metrics.json",
     params:
+        rule="train_sft",
         cmd=train_command,
         nproc=lambda w: TRAIN_LAUNCH[w.run].nproc_per_node,
     threads: 2
     resources:
-        nodes=_train_resource("nodes"),
-        tasks=_train_resource("tasks"),
-        mpi=_train_resource("mpi"),
-        tasks_per_gpu=_train_resource("tasks_per_gpu"),
-        gres=_train_resource("gres"),
+        nodes=train_resource("nodes"),
+        tasks=train_resource("tasks"),
+        mpi=train_resource("mpi"),
+        tasks_per_gpu=train_resource("tasks_per_gpu"),
+        gres=train_resource("gres"),
     log:
         "logs/train/{run}.log",
+    container:
+        None if APPTAINER else CONTAINERS["train"]
     shell:
         # threads shared by the processes of a node (not in params: --cores must not force a rerun);
         # params.cmd is a shell line built with shlex by s1kit.sft.launch, every config value quoted
-        "(export S1KIT_RULE={rule} OMP_NUM_THREADS=$(( {threads} > {params.nproc} ? {threads} / {params.nproc} : 1 ));"
+        "(export S1KIT_RULE={params.rule} OMP_NUM_THREADS=$(( {threads} > {params.nproc} ? {threads} / {params.nproc} : 1 ));"
         " {params.cmd}) > {log:q} 2>&1"

@@ -61,7 +61,8 @@ def _retry_after(headers: Any) -> float | None:
 
 
 def _read_body(resp: Any, deadline: float, where: str, timeout: float) -> bytes:
-    """The whole body, in chunks, within ``deadline`` (a trickling server cannot hold us forever)."""
+    """The whole body, in chunks, before ``deadline`` (request start + timeout): a server that
+    sends its headers and then trickles bytes cannot hold the client forever."""
     chunks = []
     while True:
         if time.monotonic() > deadline:
@@ -71,7 +72,7 @@ def _read_body(resp: Any, deadline: float, where: str, timeout: float) -> bytes:
             break
         chunks.append(chunk)
     body = b"".join(chunks)
-    # read(n) returns what came before the connection closed, without IncompleteRead: check
+    # read1 returns what came before the connection closed without raising IncompleteRead: check
     expected = resp.headers.get("content-length") if resp.headers else None
     if expected and expected.isdigit() and len(body) < int(expected):
         raise http.client.IncompleteRead(body, int(expected) - len(body))

@@ -4,9 +4,10 @@
     s1kit paper --results-dir results --tiny-results-dir demo/results   # paper run + tiny beside it
     s1kit paper --eval-results results/eval/s1-32B/bf-*/*/results.json  # explicit inputs
 
-Writes (under --out-dir): tables/{results,scaling_methods}.{csv,md,tex}, figures/scaling.{png,pdf},
-claims.csv, report.md, report.html; and, when their inputs exist, tables/funnel.*,
-tables/funnel_collect.*, tables/selections.*, figures/composition-{selection}.{png,pdf},
+Writes (under --out-dir): tables/{results,scaling_methods}.{csv,md,html,tex}, figures/scaling.{png,pdf},
+claims.csv, report.md, report.html (self-contained: figures inlined); and, when their inputs exist,
+tables/funnel.*, tables/funnel_collect.*, tables/selections.*, tables/training.*,
+figures/composition-{selection}.{png,pdf},
 figures/thinking-lengths-{selection}.{png,pdf}.
 A tiny results tree (tiny*-named models, runs, sources or eval sets; or --mode tiny) is
 detected and its numbers are shown as tiny values only, never compared with the paper.
@@ -15,6 +16,7 @@ detected and its numbers are shown as tiny values only, never compared with the 
 from __future__ import annotations
 
 import argparse
+import base64
 import html
 import sys
 from pathlib import Path
@@ -24,7 +26,7 @@ import pandas as pd
 from s1kit.paper import figures, metrics, report, tables
 from s1kit.paper.claims import ClaimError, load_claims
 from s1kit.paper.io import InputError
-from s1kit.paper.render import to_html, to_markdown, write_table
+from s1kit.paper.render import cell, to_html, to_markdown, write_table
 from s1kit.paper.results import find_eval_results, load_eval_results
 
 
@@ -58,20 +60,29 @@ def _tables(evals: pd.DataFrame, results_dir: Path, out: Path) -> list[tuple[str
     """Write every table whose inputs exist; returns (title, markdown, html) for the report."""
     built = []
 
-    def emit(name: str, title: str, pair: tables.Tables, caption: str) -> None:
+    def emit(name: str, title: str, pair: tables.Tables, caption: str,
+             latex: tuple[pd.DataFrame, str] | None = None) -> None:
         data, display = pair
-        write_table(data, display, out / "tables" / name, caption, f"tab:{name}")
-        built.append((title, f"{caption}\n\n" + to_markdown(display), f"<p>{html.escape(caption)}</p>" + to_html(display)))
+        write_table(data, display, out / "tables" / name, caption, f"tab:{name}", latex)
+        shown = display.loc[:, [c for c in display.columns if (display[c].map(cell) != "").any() or display.empty]]
+        built.append((title, f"{caption}\n\n" + to_markdown(shown), f"<p>{html.escape(caption)}</p>" + to_html(shown)))
 
     if evals.empty:
         empty = pd.DataFrame(columns=["model", "setting"])
         emit("results", "Eval results", (empty, empty.rename(columns=str.capitalize)), "Eval results: none yet.")
     else:
-        emit("results", "Eval results", tables.results_table(evals),
-             "Accuracy (%) and, in parentheses, average thinking tokens per model and setting.")
-    emit("scaling_methods", "Test-time scaling methods (built Table 3)", tables.scaling_methods_table(evals),
-         f"Control (% within budget), Scaling (slope of accuracy per doubling of thinking tokens) and "
-         f"Performance (best accuracy, %) per method; metrics from {metrics.SOURCE}.")
+        pair = tables.results_table(evals)
+        emit("results", "Eval results", pair,
+             "Accuracy (%) ± standard error (where the run has it) and, in parentheses, average thinking tokens "
+             "per model and setting.",
+             latex=(tables.accuracy_only(pair[1]), "Accuracy (%) ± standard error (where the run has it) per model "
+                    "and setting; average thinking tokens are in results.csv and results.md."))
+    caption = (f"Control (% within budget), Scaling (slope of accuracy per doubling of thinking tokens) and "
+               f"Performance (best accuracy, %) per method; metrics from {metrics.SOURCE}.")
+    pair = tables.scaling_methods_table(evals)
+    short, legend = tables.scaling_methods_latex(pair[1])
+    emit("scaling_methods", "Test-time scaling methods (built Table 3)", pair, caption,
+         latex=(short, caption + (f" Methods: {legend}." if legend else "")))
     funnel = results_dir / "select" / "funnel.csv"
     if funnel.exists():
         emit("funnel", "Selection funnel", tables.funnel_table(funnel), "s1K selection funnel.")
@@ -82,6 +93,11 @@ def _tables(evals: pd.DataFrame, results_dir: Path, out: Path) -> list[tuple[str
     summaries = {p.parent.name: p for p in sorted(results_dir.glob("select/*/summary.json"))}
     if summaries:
         emit("selections", "Selections", tables.selections_table(summaries), "Training selections.")
+    runs = {p.parent.name: p for p in sorted(results_dir.glob("train/*/metrics.json"))}
+    if runs:
+        emit("training", "Training runs", tables.training_table(runs),
+             "Training runs: optimizer steps, examples, share of examples cut by the block size, wall-clock "
+             "minutes, GPU-hours (GPU runs), devices and the final training loss.")
     return built
 
 
@@ -97,6 +113,11 @@ def _figures(evals: pd.DataFrame, results_dir: Path, out: Path, tiny: bool) -> l
         stem = out / "figures" / f"thinking-lengths-{selection}"
         built.append((f"figures/{stem.name}.png", figures.thinking_length_figure(dataset, stem, selection, tiny=tiny)))
     return built
+
+
+def data_uri(png: Path) -> str:
+    """A PNG as a ``data:`` URI."""
+    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
 
 
 def run(results_dir: Path, out_dir: Path, eval_paths: list[Path] | None = None, claims_path: Path | None = None,
@@ -122,9 +143,13 @@ def run(results_dir: Path, out_dir: Path, eval_paths: list[Path] | None = None, 
     report.write_claims(frame, out_dir / "claims.csv")
     md_sections = [(t, md) for t, md, _ in built_tables]
     md_sections += [("Figures", "\n\n".join(f"![{c}]({src})\n\n{c}" for src, c in built_figures))]
+    provenance = report.provenance_map(frame, tiny if mode == "tiny" else own, "tiny_target" if mode == "tiny" else "target")
     report.write_report(
-        report.report_markdown(frame, header, md_sections),
-        report.report_html(frame, header, built_figures, [(t, h) for t, _, h in built_tables]),
+        report.report_markdown(frame, header, md_sections, tiny=mode == "tiny"),
+        # figures inlined: the page stays whole when copied, mailed or shown by `snakemake --report`
+        report.report_html(frame, header, [(Path(src).stem, data_uri(out_dir / src), c) for src, c in built_figures],
+                           [(t, h) for t, _, h in built_tables],
+                           tiny=mode == "tiny", provenance=provenance),
         out_dir,
     )
     return frame

@@ -1,4 +1,4 @@
-"""Render a DataFrame as Markdown, LaTeX (booktabs) or HTML, and write the CSV/MD/TeX trio.
+"""Render a DataFrame as Markdown, LaTeX (booktabs, fitted to the line width) or HTML, and write the CSV/MD/TeX trio.
 
 Hand-written rather than ``DataFrame.to_markdown``/``to_latex`` so that the output does
 not depend on optional packages (tabulate, jinja2) and stays byte-stable across versions.
@@ -43,7 +43,12 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
-_NUMERIC_CELL = re.compile(r"^-?[\d,]+(\.\d+)?( \([\d,]+\))?$")  # 1,234.5 or 56.7 (7,320)
+_NUMERIC_CELL = re.compile(r"^-?[\d,]+(\.\d+)?( ± [\d,]+(\.\d+)?)?( \([\d,]+\))?$")  # 1,234.5; 56.7 ± 9.0 (7,320)
+LONG_TEXT = 24  # a text column with a longer cell wraps (tabularx X column) instead of widening the table
+LATEX_PACKAGES = ("booktabs", "graphicx", "tabularx")
+LATEX_HEADER = ("% s1kit table. Needs in the preamble: " + " ".join(f"\\usepackage{{{p}}}" for p in LATEX_PACKAGES)
+                + "\n% (booktabs: rules; tabularx: wrapped text columns; graphicx: \\resizebox, used only when the "
+                "table is wider than \\linewidth).\n")
 
 
 def _numeric_column(values: pd.Series) -> bool:
@@ -51,18 +56,34 @@ def _numeric_column(values: pd.Series) -> bool:
     return any(cells) and all(_NUMERIC_CELL.match(c) for c in cells if c)
 
 
+def _latex_cell(value: Any) -> str:
+    return latex_escape(cell(value)).replace("±", "$\\pm$")
+
+
 def to_latex(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
-    """A booktabs ``table`` environment; columns of numbers (formatted or not) right-aligned."""
-    align = "".join("r" if _numeric_column(df[c]) else "l" for c in df.columns)
-    out = ["\\begin{table}[t]", "\\centering"]
+    """A booktabs ``table`` that fits ``\\linewidth`` in a plain article (packages: LATEX_HEADER).
+
+    Numbers right-aligned; text columns with long cells wrap (tabularx ``X``, the table
+    then spans exactly the line width); any other table that is still too wide is scaled
+    down to the line width by TeX itself (``\\resizebox`` only if its natural width exceeds it).
+    """
+    long_cols = [c for c in df.columns if not _numeric_column(df[c]) and df[c].map(lambda v: len(cell(v))).max() > LONG_TEXT]
+    align = "".join(">{\\raggedright\\arraybackslash}X" if c in long_cols else "r" if _numeric_column(df[c]) else "l"
+                    for c in df.columns)
+    out = [LATEX_HEADER.rstrip("\n"), "\\begin{table}[t]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{4pt}"]
     if caption:
         out.append(f"\\caption{{{latex_escape(caption)}}}")
     if label:
         out.append(f"\\label{{{label}}}")
-    out += [f"\\begin{{tabular}}{{{align}}}", "\\toprule",
-            " & ".join(latex_escape(str(c)) for c in df.columns) + " \\\\", "\\midrule"]
-    out += [" & ".join(latex_escape(cell(v)) for v in row) + " \\\\" for row in df.itertuples(index=False)]
-    out += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    body = ["\\toprule", " & ".join(latex_escape(str(c)) for c in df.columns) + " \\\\", "\\midrule"]
+    body += [" & ".join(_latex_cell(v) for v in row) + " \\\\" for row in df.itertuples(index=False)]
+    body += ["\\bottomrule"]
+    if long_cols:
+        out += [f"\\begin{{tabularx}}{{\\linewidth}}{{{align}}}", *body, "\\end{tabularx}"]
+    else:  # natural width, scaled down only if wider than the line
+        out += [f"\\sbox0{{\\begin{{tabular}}{{{align}}}", *body, "\\end{tabular}}",
+                "\\ifdim\\wd0>\\linewidth\\resizebox{\\linewidth}{!}{\\usebox0}\\else\\usebox0\\fi"]
+    out.append("\\end{table}")
     return "\n".join(out) + "\n"
 
 
@@ -81,12 +102,29 @@ def to_html(df: pd.DataFrame, cell_class: dict[str, dict[str, str]] | None = Non
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n"
 
 
-def write_table(data: pd.DataFrame, display: pd.DataFrame, stem: str | Path, caption: str, label: str) -> list[Path]:
-    """Write ``stem.csv`` (machine-readable ``data``) and ``stem.md``/``stem.tex`` (formatted ``display``)."""
+TABLE_PAGE_CSS = ("body{font:14px/1.45 system-ui,sans-serif;margin:16px;color:#1f2328}table{border-collapse:collapse}"
+                  "td,th{border-bottom:1px solid #d0d7de;padding:3px 8px;text-align:left}"
+                  "thead th{background:#f6f8fa}p{color:#57606a;max-width:60em}")
+
+
+def table_page(display: pd.DataFrame, caption: str) -> str:
+    """A small self-contained HTML page of one table (Snakemake's report shows it inline)."""
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><style>{TABLE_PAGE_CSS}</style></head>'
+            f"<body><p>{html.escape(caption)}</p>{to_html(display)}</body></html>\n")
+
+
+def write_table(data: pd.DataFrame, display: pd.DataFrame, stem: str | Path, caption: str, label: str,
+                latex: tuple[pd.DataFrame, str] | None = None) -> list[Path]:
+    """Write ``stem.csv`` (machine-readable ``data``), ``stem.md``/``stem.html``/``stem.tex`` (formatted ``display``).
+
+    ``latex``: (display, caption) of the LaTeX table where it must differ to fit a column.
+    """
     stem = Path(stem)
     md = f"{caption}\n\n{to_markdown(display)}" if caption else to_markdown(display)
+    tex_display, tex_caption = latex if latex is not None else (display, caption)
     return [
         write_csv(stem.with_suffix(".csv"), data),
         write_text(stem.with_suffix(".md"), md),
-        write_text(stem.with_suffix(".tex"), to_latex(display, caption, label)),
+        write_text(stem.with_suffix(".html"), table_page(display, caption)),
+        write_text(stem.with_suffix(".tex"), to_latex(tex_display, tex_caption, label)),
     ]

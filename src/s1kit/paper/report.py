@@ -13,7 +13,6 @@ A claim with several paper values (v1/v3, paper/notebook) is compared with the c
 
 from __future__ import annotations
 
-import html
 import math
 import sys
 from collections import Counter
@@ -25,7 +24,10 @@ import pandas as pd
 
 from s1kit.paper.claims import Claim, FieldError, RowNotFound, resolve_field
 from s1kit.paper.io import write_csv, write_text
-from s1kit.paper.render import to_html, to_markdown
+from s1kit.paper.layout import decimals_of, fmt, fmt_delta, grids
+from s1kit.paper.layout import status_counts as layout_counts
+from s1kit.paper.render import to_markdown
+from s1kit.paper.report_html import report_html as report_html_page
 
 COLUMNS = ["claim_id", "table", "description", "kind", "paper_value", "versions", "unit", "target", "field",
            "tolerance", "reproduced_value", "compared_to", "delta", "status", "rebuild", "tiny_target",
@@ -142,48 +144,119 @@ def status_counts(frame: pd.DataFrame) -> dict[str, int]:
     return {s: counts[s] for s in STATUSES if counts[s]}
 
 
-def _groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    return [(t, frame[frame["table"] == t].drop(columns=["table"])) for t in dict.fromkeys(frame["table"])]
+# One line per paper table under its heading (arXiv 2501.19393v3; the tables' own captions, shortened).
+CAPTIONS = {
+    "Table 1": "Main results: accuracy (%) on AIME24, MATH500 and GPQA Diamond (arXiv 2501.19393v3 Table 1).",
+    "Table 5 (v3)": "Extrapolation with \"Wait\" and AIME25 (arXiv 2501.19393v3 Table 5).",
+    "Table 2": "Data ablations: 1K-random, 1K-diverse, 1K-longest, 59K-full and s1K, budget forcing at ~30K "
+               "thinking tokens (arXiv 2501.19393v3 Table 2).",
+    "Table 3": "Test-time scaling methods on AIME24: Control (%), Scaling (slope) and Performance (%) "
+               "(arXiv 2501.19393v3 Table 3).",
+    "Table 4": "Budget-forcing extrapolation: the string appended when the end of thinking is suppressed "
+               "(arXiv 2501.19393v3 Table 4).",
+    "Sequence length ablation": "Training block size 4096 vs 32768: accuracy (%) and average thinking tokens.",
+    "Figure 1": "The s1-32B scaling curve with budget forcing: points (average thinking tokens, accuracy) read "
+                "off the published figure (arXiv 2501.19393v3 Figure 1).",
+    "Data pipeline": "Questions left after each step of the s1K selection (arXiv 2501.19393v3 §2).",
+    "Collected sources": "Questions per source and average thinking length in K tokens (arXiv 2501.19393v3 Appendix C).",
+    "s1K composition": "s1K's size, thinking tokens, domains and teacher-graded correctness.",
+    "Rejection sampling": "Rejection sampling on AIME24 at temperature 1: tries, accuracy and thinking tokens per "
+                          "threshold.",
+    "Training": "s1-32B training: steps, wall-clock minutes and GPU-hours.",
+}
 
 
-def report_markdown(frame: pd.DataFrame, header: str, sections: Sequence[tuple[str, str]] = ()) -> str:
-    """report.md: header, status counts, one claims table per paper table, then extra sections."""
+def provenance_text(path: Path, shown_as: str) -> str:
+    """The first step of ``s1kit trace``: the command that produced ``path``, when and where, from its record.
+
+    The whole chain (every input down to the raw sources, checksums verified) is one command
+    away; it is not inlined because it hashes every file along the way.
+    """
+    from s1kit.provenance import load_record
+
+    try:
+        rec = load_record(path) if path.exists() else None
+    except (OSError, ValueError):
+        rec = None
+    if rec is None:
+        return ""
+    code = rec.get("code") or {}
+    ver = (code.get("git_sha") or "?")[:12] + (" dirty" if code.get("dirty") else "")
+    cont = (rec.get("container") or {}).get("image", "none")
+    lines = [f"{shown_as}", f"  <- {rec.get('command', '?')}",
+             f"     {rec.get('started', '?')} .. {rec.get('ended', '?')} on {rec.get('host', '?')}, "
+             f"rule {rec.get('rule') or '-'}, code {ver}, container {cont}"]
+    inputs = [i.get("path", "?") for i in rec.get("inputs", [])]
+    if inputs:
+        more = f" (+{len(inputs) - 6} more)" if len(inputs) > 6 else ""
+        lines.append("     inputs: " + ", ".join(inputs[:6]) + more)
+    return "\n".join(lines)
+
+
+def provenance_map(frame: pd.DataFrame, sources: Sources | None, column: str) -> dict[str, str]:
+    """target -> provenance text, once per target file that exists."""
+    if sources is None:
+        return {}
+    out = {}
+    for target in dict.fromkeys(t for t in frame[column] if t):
+        text = provenance_text(sources.path(str(target)), str(target))
+        if text:
+            out[str(target)] = text
+    return out
+
+
+def _md_cell(rec: dict, tiny: bool) -> str:
+    d = decimals_of(str(rec["paper_value"]))
+    status = str(rec["status"])
+    if tiny and status != "cited":
+        value = fmt(rec.get("tiny_value", ""), d)
+        return f"{value} (tiny)" if value else "–"
+    if status == "cited":
+        return f"{fmt(rec['paper_value'], d)} (cited)"
+    value = fmt(rec.get("reproduced_value", ""), d) or "–"
+    delta = fmt_delta(rec.get("delta", ""), d)
+    return f"**{value}** / {fmt(rec['paper_value'], d)}" + (f" ({delta})" if delta else "") + f" {status}"
+
+
+def report_markdown(frame: pd.DataFrame, header: str, sections: Sequence[tuple[str, str]] = (),
+                    tiny: bool = False) -> str:
+    """report.md: header, the per-table summary, each paper table in its own layout, then extra sections.
+
+    A cell reads ``**reproduced** / paper (delta) status``; claim ids, targets and rebuild
+    commands follow each table in a collapsed list.
+    """
     counts = ", ".join(f"{n} {s}" for s, n in status_counts(frame).items())
-    out = ["# s1kit claims report", "", header, "", f"{len(frame)} claims: {counts}.", ""]
-    for table, group in _groups(frame):
-        out += [f"## {table}", "", to_markdown(group)]
+    out = ["# s1kit claims report", "", header, ""]
+    if tiny:
+        out += [f"> **Tiny default run.** {TINY_NOTE}: the tiny values are laid out like the paper's tables and "
+                "never compared with the paper.", ""]
+    out += [f"{len(frame)} claims: {counts}.", ""]
+    shown = [s for s in STATUSES if (frame["status"] == s).any()]
+    summary = pd.DataFrame([{"Paper table": t, "claims": sum(c.values()), **{s: c[s] for s in shown}}
+                            for t, c in layout_counts(frame, STATUSES)])
+    out += [to_markdown(summary)]
+    for grid in grids(frame):
+        rows = [{"": row, **{c: _md_cell(grid.cells[(row, c)], tiny) if (row, c) in grid.cells else ""
+                             for c in grid.columns}} for row in grid.rows]
+        out += [f"## {grid.table}", ""]
+        if grid.table in CAPTIONS:
+            out += [CAPTIONS[grid.table], ""]
+        out += [to_markdown(pd.DataFrame(rows)), "<details><summary>Claims, targets, rebuild commands</summary>", ""]
+        for rec in grid.cells.values():
+            where = f" `{rec['target']}` `{rec['field']}`" if rec["target"] else " (cited)"
+            note = f" — {rec['note']}" if rec["note"] else ""
+            out.append(f"- `{rec['claim_id']}`{where}{note}")
+        out += ["", "</details>", ""]
     for title, body in sections:
         out += [f"## {title}", "", body.rstrip("\n"), ""]
     return "\n".join(out)
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;font-size:13px}
-table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}
-th{background:#f3f3f3}.match{background:#d9f2d9}.within{background:#eef7d0}.off{background:#f8d0d0}
-.notrun{color:#888}.cited{color:#557}.error{background:#f8e0b0}img{max-width:100%}"""
-_STATUS_CLASS = {"match": "match", "within tolerance": "within", "off": "off", "not run": "notrun",
-                 "cited": "cited", "error": "error"}
-
-
-def report_html(frame: pd.DataFrame, header: str, figures: Sequence[tuple[str, str]] = (),
-                tables: Sequence[tuple[str, str]] = ()) -> str:
-    """report.html: the same content as report.md, self-contained apart from figure images.
-
-    ``figures`` are (relative image path, caption); ``tables`` are (title, HTML table).
-    """
-    counts = ", ".join(f"{n} {s}" for s, n in status_counts(frame).items())
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>s1kit claims report</title>',
-           f"<style>{_CSS}</style></head><body>", "<h1>s1kit claims report</h1>",
-           f"<p>{html.escape(header)}</p>", f"<p>{len(frame)} claims: {html.escape(counts)}.</p>"]
-    for table, group in _groups(frame):
-        out += [f"<h2>{html.escape(table)}</h2>", to_html(group, {"status": _STATUS_CLASS})]
-    for title, body in tables:
-        out += [f"<h2>{html.escape(title)}</h2>", body]
-    for src, caption in figures:
-        out += [f'<figure><img src="{html.escape(src)}" alt="{html.escape(caption)}">'
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>"]
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+def report_html(frame: pd.DataFrame, header: str, figures: Sequence[tuple[str, str, str]] = (),
+                tables: Sequence[tuple[str, str]] = (), tiny: bool = False,
+                provenance: dict[str, str] | None = None) -> str:
+    """report.html (see report_html.py)."""
+    return report_html_page(frame, header, tiny, figures, tables, provenance, CAPTIONS)
 
 
 def write_claims(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -18,8 +18,8 @@ import pandas as pd
 from s1kit.paper.io import InputError, read_json, require_keys
 
 REQUIRED_KEYS = ("model", "task", "setting", "n", "accuracy", "avg_thinking_tokens")
-COLUMNS = ["model", "setting", "task", "method", "param", "n", "accuracy_pct", "avg_thinking_tokens",
-           "max_thinking_tokens", "avg_thinking_steps", "control", "path"]
+COLUMNS = ["model", "setting", "task", "method", "param", "n", "accuracy_pct", "accuracy_stderr_pct",
+           "avg_thinking_tokens", "max_thinking_tokens", "avg_thinking_steps", "control", "path"]
 # Display names and order of the paper's benchmarks; other tasks follow alphabetically.
 TASK_LABELS = {"aime24_nofigures": "AIME24", "openai_math": "MATH500", "gpqa_diamond_openai": "GPQA Diamond",
                "aime25_nofigures": "AIME25", "tiny_chains": "tiny chains"}
@@ -74,6 +74,28 @@ def _number(value: Any, key: str, path: Path) -> float:
     return float(value)
 
 
+def accuracy_stderr(data: dict[str, Any], accuracy: float) -> float:
+    """Standard error of the accuracy (fraction) where results.json has it, else NaN.
+
+    ``accuracy_stderr`` if present; otherwise lm-eval's ``exact_match_stderr,<filter>`` beside
+    an ``exact_match,<filter>`` equal to ``accuracy`` (lm-eval writes "N/A" when it has none).
+    """
+    value = data.get("accuracy_stderr")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    lm = data.get("lm_eval")
+    if not isinstance(lm, dict):
+        return math.nan
+    for key, se in lm.items():
+        metric, _, flt = str(key).partition(",")
+        if not metric.endswith("_stderr") or isinstance(se, bool) or not isinstance(se, (int, float)):
+            continue
+        mean = lm.get(f"{metric[: -len('_stderr')]},{flt}")
+        if isinstance(mean, (int, float)) and abs(float(mean) - accuracy) < 1e-9 and math.isfinite(se):
+            return float(se)
+    return math.nan
+
+
 def load_eval_result(path: str | Path) -> dict[str, Any]:
     """One results.json as a flat row (accuracy in %); errors name the file and key."""
     path = Path(path)
@@ -98,6 +120,7 @@ def load_eval_result(path: str | Path) -> dict[str, Any]:
     return {
         "model": data["model"], "setting": data["setting"], "task": data["task"], "method": method, "param": param,
         "n": int(_number(data["n"], "n", path)), "accuracy_pct": 100 * accuracy,
+        "accuracy_stderr_pct": 100 * accuracy_stderr(data, accuracy),
         "avg_thinking_tokens": _number(data["avg_thinking_tokens"], "avg_thinking_tokens", path),
         "max_thinking_tokens": _optional_number(data, "max_thinking_tokens", path),
         "avg_thinking_steps": _optional_number(data, "avg_thinking_steps", path),

@@ -7,6 +7,7 @@ as CSV (and read back by claims), ``display`` the formatted frame for Markdown/L
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +29,11 @@ METHODS = {
     "ccc": "class-conditional control",
     "rs": "rejection sampling",
 }
+# Short method names for the LaTeX Table 3 (the caption spells them out).
+METHOD_ABBREV = {"budget forcing": "BF", "token-conditional control": "TCC",
+                 "token-conditional control + budget forcing": "TCC + BF", "step-conditional control": "SCC",
+                 "step-conditional control + budget forcing": "SCC + BF", "class-conditional control": "CCC",
+                 "rejection sampling": "RS"}
 FUNNEL_STEPS = ("collected", "with_features", "after_format", "after_difficulty", "preselected", "selected")
 # The first four steps are successive filters; preselected is a subset of after_difficulty and
 # selected adds diversity-sampled questions to it, so "removed" is defined only along the filters.
@@ -45,7 +51,8 @@ def _fmt(x: float, digits: int) -> str:
 
 
 def results_table(evals: pd.DataFrame) -> Tables:
-    """Rows model/setting, columns tasks: accuracy (%) and average thinking tokens."""
+    """Rows model/setting, columns tasks: accuracy (%) ± its standard error (where the run has it)
+    and, in parentheses, average thinking tokens."""
     tasks = sorted(evals["task"].unique(), key=task_sort_key)
     keys = sorted({(m, s) for m, s in zip(evals["model"], evals["setting"])},
                   key=lambda k: (k[0], setting_sort_key(k[1])))
@@ -57,13 +64,21 @@ def results_table(evals: pd.DataFrame) -> Tables:
         for task in tasks:
             r = by_key.get((model, setting, task))
             acc = round(r.accuracy_pct, 2) if r is not None else math.nan
+            se = round(r.accuracy_stderr_pct, 2) if r is not None else math.nan
             tok = round(r.avg_thinking_tokens, 1) if r is not None else math.nan
             data_row[f"{task}.accuracy_pct"] = acc
+            data_row[f"{task}.accuracy_stderr_pct"] = se
             data_row[f"{task}.avg_thinking_tokens"] = tok
-            display_row[task_label(task)] = "" if r is None else f"{_fmt(acc, 1)} ({_fmt(tok, 0)})"
+            pm = "" if math.isnan(se) else f" ± {_fmt(se, 1)}"
+            display_row[task_label(task)] = "" if r is None else f"{_fmt(acc, 1)}{pm} ({_fmt(tok, 0)})"
         data_rows.append(data_row)
         display_rows.append(display_row)
     return pd.DataFrame(data_rows), pd.DataFrame(display_rows)
+
+
+def accuracy_only(display: pd.DataFrame) -> pd.DataFrame:
+    """The results display without the thinking tokens in parentheses (the LaTeX table: fits a column)."""
+    return display.apply(lambda col: col.map(lambda v: re.sub(r" \([\d,.]+\)$", "", v) if isinstance(v, str) else v))
 
 
 # ---- selection funnel ----------------------------------------------------------------------
@@ -145,6 +160,34 @@ def selections_table(summaries: dict[str, Path]) -> Tables:
     return data, display
 
 
+# ---- training runs ---------------------------------------------------------------------------
+
+TRAIN_KEYS = ("steps", "train_runtime_s")  # the rest shows as empty where a metrics.json lacks it
+
+
+def training_table(metrics: dict[str, Path]) -> Tables:
+    """One row per training run from ``train/{run}/metrics.json``: steps, examples, cut, time, GPU-hours, loss."""
+    rows = []
+    for run, path in metrics.items():
+        data = read_json(path)
+        require_keys(data, TRAIN_KEYS, path)
+        rows.append({"run": run, "steps": data["steps"], "examples": data.get("examples", math.nan),
+                     "samples_cut_pct": 100 * float(data.get("samples_cut_frac") or 0.0),
+                     "minutes": float(data["train_runtime_s"]) / 60,
+                     "gpu_hours": math.nan if data.get("gpu_hours") is None else float(data["gpu_hours"]),
+                     "devices": data.get("num_processes", 1), "final_loss": float(data.get("final_loss", math.nan))})
+    data = pd.DataFrame(rows, columns=["run", "steps", "examples", "samples_cut_pct", "minutes", "gpu_hours",
+                                       "devices", "final_loss"])
+    display = pd.DataFrame({
+        "Run": data["run"], "Steps": data["steps"].map(lambda x: _fmt(float(x), 0)),
+        "Examples": data["examples"].map(lambda x: _fmt(float(x), 0)),
+        "Cut (%)": data["samples_cut_pct"].map(lambda x: _fmt(x, 1)), "Minutes": data["minutes"].map(lambda x: _fmt(x, 1)),
+        "GPU-hours": data["gpu_hours"].map(lambda x: _fmt(x, 1)), "Devices": data["devices"],
+        "Final loss": data["final_loss"].map(lambda x: _fmt(x, 4)),
+    })
+    return data, display
+
+
 # ---- Table 3: test-time scaling methods ------------------------------------------------------
 
 
@@ -182,3 +225,11 @@ def scaling_methods_table(evals: pd.DataFrame) -> Tables:
         "Performance (%)": data["performance"].map(lambda x: _fmt(x, 1)), "Runs": data["runs"],
     })
     return data, display
+
+
+def scaling_methods_latex(display: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Table 3 for LaTeX: abbreviated method names and headers so that it fits a column; the caption's legend."""
+    short = display.assign(Method=display["Method"].map(lambda m: METHOD_ABBREV.get(m, m)))
+    short = short.rename(columns={"Performance (%)": "Perf. (%)"})
+    used = [f"{a} {m}" for m, a in METHOD_ABBREV.items() if m in set(display["Method"])]
+    return short, "; ".join(used)

@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from s1kit.hf import TOKENIZER_SUBDIR, load_tokenizer, tokenizer_path
+from s1kit.progress import eta_text
 from s1kit.records import atomic_write_text, read_table
 from s1kit.sft.format import IGNORE_INDEX, chat_text, thinking_spans, tokenize_masked
 
@@ -506,7 +507,7 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
     # ---- train ------------------------------------------------------------------
     model.train()
     t0 = time.perf_counter()
-    done_before, last_log_t, last_log_step = state.runtime, t0, state.step
+    done_before, last_log_t, last_log_step, start_step = state.runtime, t0, state.step, state.step
     for step in range(state.step, total):
         if step == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -542,7 +543,8 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
                      "step_time_s": round((now - last_log_t) / max(1, state.step - last_log_step), 4)}
             state.log.append(point)
             last_log_t, last_log_step = now, state.step
-            accelerator.print(f"step {step}/{total} loss {mean_loss:.4f} lr {lr:.2e}")
+            accelerator.print(f"step {step}/{total} loss {mean_loss:.4f} lr {lr:.2e}, "
+                              + eta_text(state.step, total, done_before + now - t0, state.step - start_step, now - t0))
             if cfg.report_to != "none":
                 accelerator.log({"loss": mean_loss, "lr": lr}, step=step)
         state.runtime = done_before + time.perf_counter() - t0

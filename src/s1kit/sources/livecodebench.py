@@ -9,12 +9,11 @@ the same files in the same way, so the pool step sees what the official loop saw
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from s1kit.sources.hub import HubInput, HubSource, Row, row
+from s1kit.sources.hub import HubInput, HubSource, Row, jsonl_rows, row
 
 REPO = "livecodebench/code_generation_lite"
 # The loading script's file per release: release_vN is cumulative over test.jsonl .. testN.jsonl.
@@ -26,14 +25,12 @@ DROP = ("private_test_cases",)
 
 
 def iter_jsonl(path: Path, drop: Iterable[str] = DROP) -> Iterator[dict[str, Any]]:
-    """Rows of a (large) jsonl file, one line at a time, without the dropped columns."""
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                x = json.loads(line)
-                for k in drop:
-                    x.pop(k, None)
-                yield x
+    """Rows of a (large) jsonl file, one line at a time, without the dropped columns (bad lines
+    are rejected with their file and line: s1kit.sources.hub.jsonl_rows)."""
+    for x in jsonl_rows(path):
+        for k in drop:
+            x.pop(k, None)
+        yield x
 
 
 def release_files(release: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row, table_rows
 
 REPO = "AI-MO/NuminaMath-CoT"
 SUBSET_REPO = "simplescaling/numinamath_500"  # formerly qfq/numinamath_500
@@ -33,7 +33,7 @@ def _scan(directory: Path, subset: set[str]) -> list[Row]:
         value_set = pa.array(problems, type=table.schema.field("problem").type)  # string or large_string
         # Kleene OR: a row with a null source but a subset problem is still kept.
         mask = pc.or_kleene(pc.equal(table["source"], AOPS), pc.is_in(table["problem"], value_set=value_set))
-        rows.extend(table.filter(mask).to_pylist())
+        rows.extend(table_rows(table.filter(mask), f))  # a row that is not UTF-8 is quarantined
     return rows
 
 

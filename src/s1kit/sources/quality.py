@@ -1,21 +1,68 @@
 """Record validation at collection: a bad raw row is quarantined with a reason, never fatal.
 
 A loader maps what it finds; here each mapped row either becomes a question record
-(s1kit.records.make_question) or a quarantine entry {"reason", "detail", "row"}. The
-reasons are the funnel's ``quarantined_<reason>`` columns.
+(s1kit.records.make_question) or a quarantine entry {"source", "index", "location",
+"reason", "detail", "row"}. Rows that cannot even be read (a line that is not UTF-8 or not
+JSON, a parquet value that is not UTF-8) are reported by the row readers
+(s1kit.sources.hub.read_rows) through :func:`reject` with their file and line; inside
+:func:`collecting` they become quarantine entries too, elsewhere an error naming the
+place. The reasons are the funnel's ``quarantined_<reason>`` columns.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import math
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from s1kit.records import make_question
 
-REASONS = ("missing_question", "empty_question", "wrong_type", "invalid_utf8", "too_long")
+REASONS = ("missing_question", "empty_question", "wrong_type", "invalid_utf8", "too_long", "bad_json")
 STRING_FIELDS = ("cot_type", "source_type")
+
+_UNREAD: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("unread", default=None)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[dict[str, Any]]]:
+    """Rows the readers reject while the block runs, as quarantine entries (without "source")."""
+    sink: list[dict[str, Any]] = []
+    token = _UNREAD.set(sink)
+    try:
+        yield sink
+    finally:
+        _UNREAD.reset(token)
+
+
+def reject(reason: str, detail: str, location: str, raw: Any = None) -> None:
+    """A row that could not be read: quarantined inside :func:`collecting`, else an error."""
+    sink = _UNREAD.get()
+    if sink is None:
+        raise ValueError(f"{location}: {detail}")
+    sink.append({"index": None, "location": location, "reason": reason, "detail": detail, "row": _jsonable(raw)})
+
+
+def eval_questions(paths: Iterable[str | Path]) -> list[tuple[str, str]]:
+    """(``<set>:<id>``, question) of eval-set JSONL files; a row without a usable question is
+    left out with a warning naming its file and line (the collect_eval_set step already
+    quarantined upstream's bad rows, so one here means the file was changed since)."""
+    from s1kit.sources.hub import jsonl_rows
+
+    out = []
+    for p in paths:
+        for i, (line, r) in enumerate(jsonl_rows(Path(p), numbered=True)):
+            q = r.get("question")
+            if not isinstance(q, str):
+                print(f"s1kit: warning: {p}:{line}: eval row skipped: question is "
+                      f"{'missing' if q is None else type(q).__name__}, not a string", file=sys.stderr)
+                continue
+            out.append((f"{Path(p).stem}:{r.get('id', i)}", q))
+    return out
 
 
 def _utf8_problem(value: str) -> str | None:
@@ -83,8 +130,8 @@ def validate(rows: Iterable[dict[str, Any]], source: str, max_chars: int) -> tup
     for i, raw in enumerate(rows):
         problem = check(raw, max_chars)
         if problem:
-            quarantined.append({"source": source, "index": i, "reason": problem[0], "detail": problem[1],
-                                "row": _jsonable(raw)})
+            quarantined.append({"source": source, "index": i, "location": f"{source} row {i}", "reason": problem[0],
+                                "detail": problem[1], "row": _jsonable(raw)})
             continue
         meta = _jsonable(_metadata(raw.get("metadata")))
         records.append(make_question(raw["question"], source, raw.get("source_type") or source,
