@@ -71,7 +71,7 @@ def test_bad_pins_are_config_errors(tmp_path):
 
 @needs_shared
 @pytest.mark.parametrize("config_name", ["default.yaml", "s1.yaml"])
-def test_config_pins_match_the_manifest_and_the_mirror(tmp_path, config_name):
+def test_config_pins_match_the_manifest_and_the_mirror(tmp_path, capsys, config_name):
     """Every pin of config `official` is MANIFEST.tsv's sha256 at the commit; the CLI fetches them all."""
     from s1kit.cli import main
 
@@ -81,6 +81,11 @@ def test_config_pins_match_the_manifest_and_the_mirror(tmp_path, config_name):
     assert {p: manifest[p] for p in spec["files"]} == spec["files"]
     assert {"data/collect_data.py", "data/grading.txt", "data/msc.json"} <= set(spec["files"])
     spec["mirror"] = str(SHARED)
+    assert main(["fetch-official", "--config-json", json.dumps(spec), "--dest", str(tmp_path / "one"),
+                 "--file", "data/msc.json"]) == 0  # one job per file in the workflow
+    assert [p.name for p in (tmp_path / "one").rglob("*") if p.is_file()] == ["msc.json"]
     assert main(["fetch-official", "--config-json", json.dumps(spec), "--dest", str(tmp_path)]) == 0
     for rel in spec["files"]:
         assert (official_dir(tmp_path, spec["repo"], COMMIT) / rel).read_bytes() == (SHARED / rel).read_bytes()
+    assert main(["fetch-official", "--config-json", json.dumps(spec), "--dest", str(tmp_path), "--file", "data/x.py"]) != 0
+    assert "not pinned in config official.files" in capsys.readouterr().err

@@ -133,8 +133,14 @@ def _fetch_official(a: argparse.Namespace) -> None:
     missing = sorted({"repo", "commit", "files"} - set(spec))
     if missing:
         raise ValueError(f"config official: missing key(s) {missing}")
-    root = fetch_official(spec["repo"], spec["commit"], spec["files"], a.dest, mirror=spec.get("mirror") or None)
-    print(f"{spec['repo']}@{spec['commit'][:12]}: {len(spec['files'])} file(s) verified -> {root}")
+    files = spec["files"]
+    if a.file:
+        unknown = sorted(set(a.file) - set(files))
+        if unknown:
+            raise ValueError(f"fetch-official --file {unknown}: not pinned in config official.files")
+        files = {p: files[p] for p in a.file}
+    root = fetch_official(spec["repo"], spec["commit"], files, a.dest, mirror=spec.get("mirror") or None)
+    print(f"{spec['repo']}@{spec['commit'][:12]}: {len(files)} file(s) verified -> {root}")
 
 
 def _cost(a: argparse.Namespace) -> None:
@@ -292,6 +298,7 @@ FLAG_HELP = {
     "collect-pool --config-json": "JSON object of config collect: semantics, ngram, seed, sources",
     "fetch-official --config-json": "JSON object of config official: repo, commit, files (path -> sha256), mirror",
     "fetch-official --dest": "where the official files go (<dest>/<repo>/<commit>/<path>)",
+    "--file": "only these pinned files (paths in the repository; default: every pinned file)",
     "--kind": "tiny (build from --config-json) or hub (link --repo at its locked commit)",
     "--corpus": "pool parquet(s) the tiny tokenizer is trained on",
     "--config-json": "JSON object of the stage's config section",
@@ -422,7 +429,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "grade-agreement": (_grade_agreement, [("--a",), ("--b",), ("--out",)]),
         "domains": (_domains, [("--pool",), ("--out",), ("--backend",), ("--rubric",), ("--llm-json",),
                                ("--ledger",)]),
-        "fetch-official": (_fetch_official, [("--config-json",), ("--dest",)]),
+        "fetch-official": (_fetch_official, [("--config-json",), ("--dest",), ("--file", None, "*")]),
         "cost": (_cost, [("--config",), ("--pool",), ("--sample-jsonl",), ("--question-field",),
                          ("--solution-field",), ("--questions", int), ("--grading-prompt",), ("--rubric",),
                          ("--out",)]),
@@ -443,7 +450,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     # keys are a flag, or "command --flag" where it differs from the same flag elsewhere
     optional = {"--eval", "--funnel-out", "--attempt-grades", "select-overlap --featurized", "--manifest", "--n",
                 "collect-pool --quarantine", "collect-eval --quarantine", "--mirror", "--corpus", "--repo",
-                "--official",
+                "--official", "--file",
                 # featurize (llm grading / domains, cost)
                 "--prompt", "--ledger", "--agreement-out", "--rubric", "cost --pool",
                 "--sample-jsonl", "--questions", "--grading-prompt", "cost --out",

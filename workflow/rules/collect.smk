@@ -2,6 +2,7 @@
 # Hub sources are fetched once on the login node (localrule fetch, pinned by the lock);
 # every other collect job reads only local files, with HF_HUB_OFFLINE=1.
 # Helpers (manifest, eval_set_*, source_*) and HUB, HUB_DEST, HUB_LOCK are in common.smk.
+import re
 from pathlib import Path
 
 SYNTHETIC_SOURCES = [s for s in SOURCES if source_kind(s) == "synthetic"]
@@ -36,21 +37,25 @@ if HUB_NAMES:
 if OFFICIAL:
 
     rule fetch_official:
-        # The official s1 files (config `official`), each checked against its pinned sha256:
-        # downloaded from GitHub at official.commit, or copied from official.mirror.
+        # One official s1 file (config `official`) checked against its pinned sha256: downloaded
+        # from GitHub at official.commit, or copied from official.mirror. A job per file, so a
+        # stage fetches only what it reads.
         localrule: True
         output:
-            [official(p) for p in OFFICIAL["files"]],
+            f"{OFFICIAL_ROOT}/{{path}}",
+        wildcard_constraints:
+            path="|".join(re.escape(p) for p in OFFICIAL["files"]),
         params:
             rule="fetch_official",
             spec=as_json(OFFICIAL),
             dest=official_dest,
         log:
-            "logs/collect/fetch_official.log",
+            "logs/collect/fetch_official/{path}.log",
         container:
             CONTAINERS["data"]
         shell:
-            "S1KIT_RULE={params.rule} s1kit fetch-official --config-json {params.spec:q} --dest {params.dest:q} > {log:q} 2>&1"
+            "S1KIT_RULE={params.rule} s1kit fetch-official --config-json {params.spec:q} --file {wildcards.path:q}"
+            " --dest {params.dest:q} > {log:q} 2>&1"
 
 
 rule collect_eval_set:

@@ -182,8 +182,8 @@ def official(path):
 
 
 def official_dest(wildcards, output):
-    """The root the fetched official files go under (resources/official), from an output's path."""
-    depth = len(Path(next(iter(OFFICIAL["files"]))).parts) + len(Path(OFFICIAL["repo"]).parts)
+    """The root the fetched official files go under (resources/official), from the output's path."""
+    depth = len(Path(wildcards.path).parts) + len(Path(OFFICIAL["repo"]).parts)
     return str(Path(output[0]).parents[depth])  # <dest>/<repo>/<commit>/<path>
 
 
