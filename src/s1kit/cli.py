@@ -471,7 +471,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("trace", help=COMMAND_HELP["trace"], description=COMMAND_HELP["trace"])
     add_trace_arguments(p)
     p.set_defaults(func=trace_main)
-    for name, module in [("evaluate", "s1kit.evaluate.run"), ("paper", "s1kit.paper.build")]:
+    for name, module in [("evaluate", "s1kit.evaluate.run"), ("paper", "s1kit.paper.build"),
+                         ("official-command", "s1kit.evaluate.official_commands")]:
         if command in (name, None, "-h", "--help"):
             # imported only when asked for: their modules are heavy, and every rule starts this CLI
             mod = importlib.import_module(module)
