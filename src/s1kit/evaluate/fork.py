@@ -1,31 +1,31 @@
 """Budget forcing exactly as the paper's evaluation fork ran it (``semantics: fork``).
 
 The fork is ``eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py`` of simplescaling/s1
-at 77272c6 (``_model_generate``, lines 219-462). ``run_fork`` issues the same sequence of
+at 77272c6: eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:219 (_model_generate). ``run_fork`` issues the same sequence of
 generate calls (prompt ids, max_tokens, stops, sampling parameters) and builds the same
 response text, over the kit's backend interface (``budget.GenRequest`` / ``GenResult``), so
 it runs on vLLM and on the transformers backend alike. Its defects are kept on purpose,
 because the paper's numbers came from them (the kit's own semantics fixes them; budget.py):
 
-- "auto" budget (vllm_causallms.py:262): ``max_gen_toks`` minus the batch's longest prompt
+- "auto" budget (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:262 (sampling_params_thinking)): ``max_gen_toks`` minus the batch's longest prompt
   minus the delimiters minus 100, for every request of the batch;
-- thinking stops (:246-250, :273-282): ``until_thinking`` (+ ``until_thinking_2``) and the
+- thinking stops (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:246 (until_thinking), eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:273 (min_tokens)): ``until_thinking`` (+ ``until_thinking_2``) and the
   task's ``until`` as stop strings; with ``thinking_n_ignore`` or ``min_tokens_thinking``
   only their first tokens, as ``stop_token_ids`` (every one must be one token), and
   ``min_tokens`` 1 when ignoring;
-- "Wait" rounds (:331-384): every round asks for the full budget again; the ids are cut to
+- "Wait" rounds (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:331 (thinking_n_ignore)): every round asks for the full budget again; the ids are cut to
   the budget afterwards but the text is not; "Final Answer:" is appended only if the last
-  round ran out of tokens (:401), not when the cut shortened the thinking;
-- rejection sampling (:286-330): every round generates a full batch, the slots of accepted
+  round ran out of tokens (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:401 (finish_reason)), not when the cut shortened the thinking;
+- rejection sampling (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:286 (rejection_sample)): every round generates a full batch, the slots of accepted
   requests re-sampling the next pending ones; a try is accepted when its ids (the stop
   token included) are at most the budget; no cap (here a safety cap of
   ``rejection_sample_max_tries`` rounds, default 100,000; a request still pending then keeps
   its last try cut at the budget, ``accepted`` False);
-- the answer asks for ``max_gen_toks`` whatever the context has left (:414); the engine
+- the answer asks for ``max_gen_toks`` whatever the context has left (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:414 (SamplingParams)); the engine
   stops at its context length.
 
 The one defect not kept: a budget-forced thinking with empty text indexed ``text[-1]``
-(:404) and crashed the run; here it counts as not ending in a newline.
+(eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:404 (thinking_start)) and crashed the run; here it counts as not ending in a newline.
 Calls with no prompt (every request already done) are skipped; the fork sent them to vLLM.
 """
 
@@ -49,8 +49,8 @@ from s1kit.evaluate.budget import (
 )
 
 log = logging.getLogger(__name__)
-FINAL_ANSWER = "\nFinal Answer:"  # vllm_causallms.py:254 (thinking_end_max)
-ANSWER_ROOM = 100  # vllm_causallms.py:263 ("Leave 100 tokens for answer")
+FINAL_ANSWER = "\nFinal Answer:"  # thinking_end_max of the fork
+ANSWER_ROOM = 100  # the fork's "Leave 100 tokens for answer"
 
 
 @dataclass
@@ -93,7 +93,7 @@ def _call(generate: GenerateFn, reqs: list[GenRequest]) -> list[GenResult]:
 
 
 def thinking_budget(cfg: BudgetConfig, prompts: Sequence[Sequence[int]], codec: Codec) -> int:
-    """The thinking ``max_tokens`` of the batch (vllm_causallms.py:261-271), before the +1 of
+    """The thinking ``max_tokens`` of the batch (the fork's sampling_params_thinking["max_tokens"]), before the +1 of
     rejection sampling: "auto" is ``max_gen_toks`` minus the longest prompt of the batch,
     the start and forced-end delimiters and 100."""
     if cfg.max_tokens_thinking != AUTO:
@@ -103,7 +103,7 @@ def thinking_budget(cfg: BudgetConfig, prompts: Sequence[Sequence[int]], codec: 
 
 
 def thinking_stops(cfg: BudgetConfig, codec: Codec, eos_ids: Sequence[int]) -> tuple[_Stops, dict]:
-    """Stops and sampling of the thinking calls (vllm_causallms.py:246-282)."""
+    """Stops and sampling of the thinking calls (the fork's until_thinking, stop_token_ids)."""
     until_thinking = list(cfg.until_thinking) + [s for s in cfg.until if s]
     toks = tuple(tuple(codec.ids(s)) for s in until_thinking)
     sampling = dict(cfg.sampling_thinking)
@@ -111,7 +111,7 @@ def thinking_stops(cfg: BudgetConfig, codec: Codec, eos_ids: Sequence[int]) -> t
     if "min_tokens" in sampling or cfg.thinking_n_ignore is not None:
         sampling["min_tokens"] = 1 if cfg.thinking_n_ignore is not None else int(sampling["min_tokens"])
         long = [s for s, t in zip(until_thinking, toks) if len(t) != 1]
-        if long:  # the fork's assert (vllm_causallms.py:278)
+        if long:  # the fork asserts it
             raise ValueError(f"fork semantics: thinking stops {long} are not one token each "
                              "(thinking_n_ignore / min_tokens_thinking need one-token stops)")
         ids = tuple(t[0] for t in toks)
@@ -120,7 +120,7 @@ def thinking_stops(cfg: BudgetConfig, codec: Codec, eos_ids: Sequence[int]) -> t
 
 
 def _strip_tail(ids: list[int], toks: Sequence[Sequence[int]]) -> list[int]:
-    """vllm_causallms.py:362-364 / :397-399: drop each stop's ids from the end, in order."""
+    """Drop each of until_thinking_tok's id sequences from the end, in order, as the fork does."""
     for t in toks:
         if t and ids[-len(t):] == list(t):
             ids = ids[: -len(t)]
@@ -139,7 +139,7 @@ def run_fork(
     ``context_length`` is the engine's; the fork never asks it (vLLM caps at it)."""
     until = tuple(s for s in cfg.until if s)
     answer_stops = (stop_sequences(until, codec, eos_ids), until)
-    if not cfg.thinking:  # vllm_causallms.py:414 without the thinking block: one plain call
+    if not cfg.thinking:  # the fork without its thinking block: one plain call
         reqs = [GenRequest(tuple(p), cfg.max_gen_toks, answer_stops[0], until, cfg.sampling, i, ())
                 for i, p in enumerate(prompts)]
         return [_record(_text(r, answer_stops, codec), [], r, answer_stops, codec, None, None)
@@ -148,11 +148,11 @@ def run_fork(
     start, end = codec.ids(cfg.thinking_start), codec.ids(cfg.thinking_end)
     end_max, newline = codec.ids(cfg.thinking_end + FINAL_ANSWER), codec.ids("\n")
     budget = thinking_budget(cfg, prompts, codec)
-    max_tokens = budget + 1 if cfg.rejection_sample else budget  # vllm_causallms.py:268
+    max_tokens = budget + 1 if cfg.rejection_sample else budget  # +1: "too long" vs "exactly the budget"
     if max_tokens < 1:
         raise ValueError(f"fork semantics: thinking max_tokens {max_tokens} < 1 (max_gen_toks {cfg.max_gen_toks})")
     stops, sampling = thinking_stops(cfg, codec, eos_ids)
-    base = [list(p) + start for p in prompts]  # vllm_causallms.py:283
+    base = [list(p) + start for p in prompts]
 
     def request(prompt: list[int], key: int) -> GenRequest:
         return GenRequest(tuple(prompt), max_tokens, stops.ids, stops.strings, sampling, key, stops.token_ids)
@@ -166,7 +166,7 @@ def run_fork(
                 for r in _call(generate, [request(p, i) for i, p in enumerate(base)])]
 
     answers, texts, thinking = [], [], []
-    for p, o in zip(base, outs):  # vllm_causallms.py:393-412
+    for p, o in zip(base, outs):  # eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:393 (outputs_thinking)
         cont = _strip_tail(o.ids, stops.strip)
         if o.finish == LENGTH:
             bare = (o.text[-1:] == "\n") or cfg.thinking_start[:1] == "\n"
@@ -201,7 +201,7 @@ def _record(text, thinking, res, stops, codec, out: _Out | None, budget) -> Budg
 
 
 def _ignore(base, request, generate, codec, stops, cfg: BudgetConfig, max_tokens: int) -> list[_Out]:
-    """vllm_causallms.py:331-384: ``thinking_n_ignore + 1`` rounds, each with the full
+    """The fork's ``thinking_n_ignore + 1`` rounds, each with the full
     budget; a round that stopped (not the last) drops its stop and appends the string."""
     rounds = int(cfg.thinking_n_ignore) + 1
     ignore_ids = codec.ids(cfg.thinking_n_ignore_str)
@@ -223,20 +223,20 @@ def _ignore(base, request, generate, codec, stops, cfg: BudgetConfig, max_tokens
             text += cfg.thinking_n_ignore_str
             if outs[k] is None:
                 outs[k] = _Out(cont, text, res.finish_reason, tries=1)
-            else:  # the fork leaves finish_reason as it was (vllm_causallms.py:370-372)
+            else:  # finish_reason stays as it was: eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:370 (outputs_thinking)
                 outs[k].ids += cont
                 outs[k].text += text
             outs[k].rounds += 1
             nreqs.append(reqs[j] + cont)
             nidx.append(k)
         reqs, idx = nreqs, nidx
-    for o in outs:  # vllm_causallms.py:381-384: the ids are cut, the text is not
+    for o in outs:  # the ids are cut, the text is not: eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:381 (outputs_thinking)
         o.ids = o.ids[:max_tokens]
     return outs
 
 
 def _reject(base, request, generate, codec, stops, max_tokens: int, cap: int) -> list[_Out]:
-    """vllm_causallms.py:286-330: whole-batch rounds until every slot holds a try of at most
+    """The fork's rejection sampling: whole-batch rounds until every slot holds a try of at most
     ``max_tokens - 1`` ids; done slots re-sample the next pending request (cyclically)."""
     n = len(base)
     done: list[_Out | None] = [None] * n

@@ -16,7 +16,7 @@ for the last ``generate_until`` call (lm-eval makes one per run).
 Semantics: the model argument ``semantics`` (``kit``, the default, or ``fork``; ``s1kit
 evaluate --semantics``) picks the controller (``budget.run_budget_forcing``) and how requests
 are batched (``BATCHING``): ``fork`` left-truncates, orders and batches the contexts as the
-fork's ``generate_until`` (vllm_causallms.py:500) so that its "auto" budget and its
+fork's ``generate_until`` (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:500 (generate_until)) so that its "auto" budget and its
 rejection-sampling rounds see the same batches.
 ``run.run_eval`` joins it with the logged samples by (task, doc_id). A ``CachingLM``
 (``use_cache``) would skip ``generate_until`` on cache hits and leave no record; run_eval
@@ -94,8 +94,8 @@ def _kit_batches(idx, prompts, contexts, cfg: BudgetConfig, context_length: int,
 
 
 def _fork_batches(idx, prompts, contexts, cfg: BudgetConfig, context_length: int, batch_size: int | None):
-    """vllm_causallms.py:521 (_collate_gen): longest first, ties by context text; :572-573:
-    contexts left-truncated to ``max_length - max_gen_toks`` tokens (nothing kept at 0, as in
+    """eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:514 (_collate_gen): longest first, ties by context text;
+    eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:572 (max_ctx_len): contexts left-truncated to ``max_length - max_gen_toks`` tokens (nothing kept at 0, as in
     Python's ``x[-0:]``); ``--batch_size auto`` (None) is one batch per gen kwargs group."""
     idx = sorted(idx, key=lambda i: (-len(prompts[i]), contexts[i]))
     keep = context_length - cfg.max_gen_toks
@@ -187,7 +187,7 @@ class S1KitHFLM(HFLM):
         )
 
 
-# What lm-eval's VLLM.modify_gen_kwargs defaults (vllm_causallms.py:740-743): the
+# What lm-eval's VLLM defaults (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:740 (skip_special_tokens)): the
 # delimiters stay in the text, special tokens are not padded with spaces.
 VLLM_TEXT_DEFAULTS = {"skip_special_tokens": False, "spaces_between_special_tokens": False}
 
@@ -232,14 +232,17 @@ def llm_generate_fn(llm, use_tqdm: bool = False):
     return llm_generate
 
 
-def _build_vllm_class():
-    """Subclass lm-eval's VLLM on first use; importing it imports vllm."""
+def _build_vllm_class(base: type | None = None):
+    """Subclass lm-eval's VLLM (or ``base``, e.g. lm-eval 0.4.4's) on first use; importing
+    it imports vllm."""
     import functools
 
-    from lm_eval.models.vllm_causallms import VLLM
     from vllm import SamplingParams
 
-    class S1KitVLLM(VLLM):
+    if base is None:
+        from lm_eval.models.vllm_causallms import VLLM as base
+
+    class S1KitVLLM(base):
         """lm-eval's VLLM whose ``generate_until`` runs budget forcing. Use vLLM's prefix
         caching (on by default in vLLM V1) so "Wait" rounds do not re-prefill. It calls
         ``self.model.generate`` itself, not lm-eval's ``_model_generate`` (whose signature

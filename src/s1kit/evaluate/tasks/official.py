@@ -132,7 +132,7 @@ def shuffle_choices(question: str, correct: str, incorrect: Sequence[str], seed:
 
 
 def shuffle_choices_fork(rng: random.Random, correct: str, incorrect: Sequence[str]) -> tuple[list[str], str]:
-    """The fork's order (gpqa/openai/utils.py:221, process_docs): ``rng.shuffle`` of the
+    """The fork's order (eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:221 (process_docs)): ``rng.shuffle`` of the
     strings [incorrect 1-3, correct], gold = the first choice equal to the correct string."""
     choices = [*incorrect, correct]
     rng.shuffle(choices)
