@@ -290,9 +290,9 @@ def _fork_sampling(sampling: dict[str, Any], do_sample: Any) -> dict[str, Any]:
 
 
 # What each semantics assumes where a gen kwarg is absent, and how it reads do_sample.
-# Fork: eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:241 (thinking_n_ignore: None when unset),
-# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:242 (thinking_n_ignore_str: no string when unset),
-# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:271 (sampling_params_thinking: max_gen_toks without max_tokens_thinking);
+# Fork: eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:241 (thinking_n_ignore): None when unset,
+# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:242 (thinking_n_ignore_str): no string when unset,
+# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:271 (sampling_params_thinking): max_gen_toks without max_tokens_thinking;
 # eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:286 (rejection_sample) loops without a cap, so the fork semantics keeps only a safety
 # cap on rounds.
 _DEFAULTS: dict[str, dict[str, Any]] = {

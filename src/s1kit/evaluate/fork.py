@@ -1,7 +1,7 @@
 """Budget forcing exactly as the paper's evaluation fork ran it (``semantics: fork``).
 
-The fork is ``eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py`` of simplescaling/s1
-at 77272c6: eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:219 (_model_generate). ``run_fork`` issues the same sequence of
+The fork's generation is eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:219 (_model_generate)
+of simplescaling/s1 at 77272c6. ``run_fork`` issues the same sequence of
 generate calls (prompt ids, max_tokens, stops, sampling parameters) and builds the same
 response text, over the kit's backend interface (``budget.GenRequest`` / ``GenResult``), so
 it runs on vLLM and on the transformers backend alike. Its defects are kept on purpose,

@@ -1,7 +1,7 @@
 """Official command lines in, kit settings out (``s1kit official-command``).
 
-``eval/commands.sh`` of simplescaling/s1 at 77272c6 holds every ``lm_eval`` command behind the
-paper's numbers. ``parse_commands`` reads that file (a quoted ``--gen_kwargs`` may span
+The official command file of simplescaling/s1 at 77272c6 holds every ``lm_eval`` command
+behind the paper's numbers (the first: eval/commands.sh:6 (lm_eval)). ``parse_commands`` reads that file (a quoted ``--gen_kwargs`` may span
 lines); ``kit_run`` maps one command to the kit run that reproduces it: model, tasks,
 setting name (docs/evaluate.md) and the budget config both sides build under
 ``semantics="fork"``. Gen kwargs are read as lm-eval 0.4.4's ``simple_parse_args_string``
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -42,9 +43,9 @@ SCC_FORCING_END = "<|im_start|>answer"  # the paper's SCC+BF; the "Final Answer"
 
 @dataclass(frozen=True)
 class OfficialCommand:
-    """One ``lm_eval`` command of commands.sh."""
+    """One ``lm_eval`` command of the official command file."""
 
-    line: int  # 1-based line of commands.sh where it starts
+    line: int  # 1-based line of the command file where it starts
     env: dict[str, str]
     model_type: str
     model_args: dict[str, str]
@@ -117,7 +118,7 @@ def parse_command(text: str, line: int = 1) -> OfficialCommand:
 
 
 def parse_commands(text: str) -> list[OfficialCommand]:
-    """Every ``lm_eval`` command of a commands.sh text, in order."""
+    """Every ``lm_eval`` command of the official command file's text, in order."""
     out, buf, start = [], [], 0
     for n, raw in enumerate(text.splitlines(), 1):
         if not buf and (not raw.strip() or raw.lstrip().startswith("#")):
@@ -150,7 +151,7 @@ def _setting_name(cmd: OfficialCommand) -> tuple[str | None, str]:
             return method, ""
         if method == "scc" and "thinking_start" in kw:
             if kw.get("thinking_end") != SCC_FORCING_END:
-                return None, "step-conditional control + forcing with 'Final Answer:' (commands.sh: not used in paper)"
+                return None, "step-conditional control + forcing with 'Final Answer:' (the official command file: not used in paper)"
             return f"sccbf-{value}", ""
         if method == "tcc" and budget != "auto":
             return f"tccbf-{value}", ""
@@ -178,17 +179,15 @@ def kit_run(cmd: OfficialCommand) -> KitRun:
 # ---------------------------------------------------------------------------- budget configs
 
 
-class _Loader(yaml.SafeLoader):
-    """Task yamls with ``!function`` tags (their value is irrelevant here)."""
-
-
-_Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """A task yaml; its ``!function`` tags become plain strings (their values are not needed)."""
+    return yaml.safe_load(re.sub(r"!function\s+", "", path.read_text(encoding="utf-8"))) or {}
 
 
 def task_gen_kwargs(path: Path) -> dict[str, Any]:
     """``generation_kwargs`` of a task yaml, following its ``include``s (lm-eval's merge:
     the including file wins)."""
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+    data = _read_yaml(path)
     merged: dict[str, Any] = {}
     includes = data.get("include") or []
     for inc in [includes] if isinstance(includes, str) else includes:
@@ -200,8 +199,7 @@ def task_gen_kwargs(path: Path) -> dict[str, Any]:
 def kit_task_yaml(task: str) -> Path:
     """The kit's yaml of task ``task``."""
     for path in sorted(Path(TASKS_DIR).rglob("*.yaml")):
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
-        if data.get("task") == task:
+        if _read_yaml(path).get("task") == task:
             return path
     raise ValueError(f"no kit task {task!r} in {TASKS_DIR}")
 
@@ -242,8 +240,8 @@ def describe(cmd: OfficialCommand) -> dict[str, Any]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("command_line", nargs="?", help="one lm_eval line of eval/commands.sh (quoted)")
-    parser.add_argument("--file", default=None, help="map every command of this commands.sh instead")
+    parser.add_argument("command_line", nargs="?", help="one lm_eval line of the official command file (quoted)")
+    parser.add_argument("--file", default=None, help="map every command of this command file instead")
 
 
 def main(args: argparse.Namespace) -> int:
