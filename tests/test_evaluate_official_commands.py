@@ -156,3 +156,28 @@ def test_gpqa_fork_choice_order_equals_the_forks_process_docs(monkeypatch):
     assert [d["answer"] for d in kit] != [d["answer"] for d in docs]
     with pytest.raises(ValueError, match="choice_order"):
         gpqa_docs(rows, choice_order="global")
+
+
+# ---------------------------------------------------------------------------- the official stack
+
+
+def test_official_stack_lock_pins_the_official_requirements():
+    """requirements/eval-official.lock holds the official requirements.txt's vllm, torch and
+    transformers, hash-locked; results.json calls that stack "official"."""
+    from s1kit.evaluate.run import OFFICIAL_STACK, stack_of
+
+    official = dict(line.split("==") for line in (OFFICIAL / "requirements.txt").read_text().split()
+                    if "==" in line)
+    lock = (ROOT / "requirements" / "eval-official.lock").read_text()
+    pins = dict(re.findall(r"^([A-Za-z0-9._-]+)==(\S+) \\$", lock, re.M))
+    for name in ("vllm", "torch", "transformers"):
+        assert pins[name] == official[name] == OFFICIAL_STACK[name]
+        block = lock[lock.index(f"\n{name}=="):].split("\n    # via")[0]
+        assert "--hash=sha256:" in block
+    assert pins["lm-eval"] == "0.4.9"
+    assert all("--hash=sha256:" in b for b in re.split(r"\n(?=[A-Za-z])", lock.split("\n", 7)[-1]) if "==" in b)
+    assert stack_of({"vllm": "0.6.4.post1", "torch": "2.5.1+cu124", "transformers": "4.46.1"}) == "official"
+    assert stack_of({"vllm": "0.33.0", "torch": "2.14.0", "transformers": "5.20.2"}) == "current"
+    assert "requirements/eval-official.lock" in (ROOT / "containers" / "eval-official.def").read_text()
+    s1 = yaml.safe_load((ROOT / "config" / "s1.yaml").read_text())
+    assert s1["containers"]["eval"] == "containers/eval-official.sif"
