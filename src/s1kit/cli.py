@@ -254,6 +254,7 @@ COMMAND_HELP = {
     "train": "supervised fine-tuning of a base model on a selection",
     "evaluate": "one model x setting x task through lm-eval with budget forcing",
     "paper": "tables, figures, claims.csv and the claims report from whatever results exist",
+    "official-command": "the kit run (model, setting, budget config) that reproduces an official lm_eval command line",
     "trace": "the provenance chain of a claim's target file, down to the raw sources",
     "where": "where the paper outputs of a results tree are (fails if the tree is absent)",
 }
