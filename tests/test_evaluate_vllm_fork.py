@@ -188,6 +188,36 @@ def test_fake_engine_detokenizes_like_the_tokenizer(stack):
     assert {40, 300, 6000} <= verbosity  # short, medium and long thinkers
 
 
+def test_fake_engine_honours_sampling_params(stack):
+    """The fake follows vLLM where the paths rely on it: n, seed, temperature, stops, limits."""
+    llm, tok = stack["current"].model, stack["tok"]
+    sp = fake_vllm.SamplingParams
+    prompt = {"prompt_token_ids": tok.encode("<|im_start|>user\nWhat is 2 + 3?<|im_end|>\n<|im_start|>think",
+                                             add_special_tokens=False)}
+    llm.reset()
+    (four,) = llm.generate([prompt], sp(n=4, temperature=1.0, max_tokens=50, seed=3))
+    assert len(four.outputs) == 4 and len({tuple(o.token_ids) for o in four.outputs}) > 1
+    (again,) = llm.generate([prompt], sp(n=4, temperature=1.0, max_tokens=50, seed=3))
+    assert [o.token_ids for o in again.outputs] == [o.token_ids for o in four.outputs]  # a request's own seed
+    a, b = llm.generate([prompt, prompt], sp(temperature=0, max_tokens=50))
+    assert a.outputs[0].token_ids == b.outputs[0].token_ids  # greedy: a function of the prefix
+    (x,) = llm.generate([prompt], sp(temperature=1.0, max_tokens=50))
+    (y,) = llm.generate([prompt], sp(temperature=1.0, max_tokens=50))
+    assert x.outputs[0].token_ids != y.outputs[0].token_ids  # the engine RNG moves on
+    im_start = tok.convert_tokens_to_ids(IM_START)
+    (ids,) = llm.generate([prompt], sp(temperature=0, max_tokens=20000, stop_token_ids=[im_start], ignore_eos=True))
+    (txt,) = llm.generate([prompt], sp(temperature=0, max_tokens=20000, stop=[IM_START], ignore_eos=True))
+    o, t = ids.outputs[0], txt.outputs[0]
+    assert o.finish_reason == t.finish_reason == "stop" and o.token_ids == t.token_ids and o.token_ids[-1] == im_start
+    assert o.text == t.text and IM_START not in o.text  # the stop is in the ids, not in the text
+    (short,) = llm.generate([prompt], sp(temperature=0, max_tokens=3))
+    assert len(short.outputs[0].token_ids) == 3 and short.outputs[0].finish_reason == "length"
+    with pytest.raises(TypeError):
+        llm.generate(prompt_token_ids=[prompt["prompt_token_ids"]], sampling_params=sp())  # gone from current vLLM
+    with pytest.raises(TypeError):
+        sp(max_tokens=5, no_such_field=1)
+
+
 def test_the_official_file_is_the_one_running(stack):
     code = type(stack["fork"])._model_generate.__code__
     assert Path(code.co_filename).resolve() == (HARNESS / "models" / "vllm_causallms.py").resolve()

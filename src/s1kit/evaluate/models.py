@@ -158,6 +158,21 @@ def _eos_ids(tokenizer, generation_config) -> list[int]:
     return sorted(set(ids))
 
 
+def context_capped(generate: GenerateFn, context_length: int) -> GenerateFn:
+    """``generate`` that stops every request at the context length, as vLLM does with
+    ``max_model_len`` (the fork semantics asks ``max_gen_toks`` whatever the context left);
+    a request with no room left gets no tokens and "length"."""
+    from dataclasses import replace
+
+    def capped(requests: Sequence[GenRequest]) -> list[GenResult]:
+        room = [context_length - len(r.prompt) for r in requests]
+        todo = [replace(r, max_new_tokens=min(r.max_new_tokens, n)) for r, n in zip(requests, room) if n > 0]
+        done = iter(generate(todo) if todo else [])
+        return [next(done) if n > 0 else GenResult([], LENGTH) for n in room]
+
+    return capped
+
+
 class S1KitHFLM(HFLM):
     """HFLM whose ``generate_until`` runs budget forcing; everything else is HFLM's."""
 
@@ -175,7 +190,7 @@ class S1KitHFLM(HFLM):
         return generate_until_budget(
             self,
             requests,
-            gen,
+            context_capped(gen, self.max_length),
             codec,
             self.max_length,
             eos=self.tok_decode(self.eot_token_id, skip_special_tokens=False),
