@@ -77,11 +77,14 @@ lock-gpu:
 	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PYTHON) -m piptools compile --generate-hashes \
 		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 		-o requirements/eval.lock requirements/eval.in
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PYTHON) -m piptools compile --generate-hashes \
+		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o requirements/eval-official.lock requirements/eval-official.in
 	rm -f requirements/.cpu-constraints.tmp
 
 # The three Apptainer images (on a machine with apptainer; containers/README.md).
 images:
-	for i in data train eval; do apptainer build --force containers/$$i.sif containers/$$i.def || exit 1; done
+	for i in data train eval eval-official; do apptainer build --force containers/$$i.sif containers/$$i.def || exit 1; done
 
 clean:
 	rm -rf results logs .snakemake

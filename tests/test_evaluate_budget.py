@@ -262,3 +262,19 @@ def test_strip_stop_ids_and_strings():
     assert strip_stop([0, 1, 2, 3, 4], [], ["<|im_start|>"], decode) == [0, 1]
     assert strip_stop([0, 1, 2, 3], [(2, 3)], [], decode) == [0, 1]
     assert strip_stop([0, 1], [(2, 3)], ["<|im_start|>"], decode) == [0, 1]
+
+
+def test_context_capped_stops_at_the_context_like_vllm():
+    """The transformers backend under fork semantics: max_new_tokens capped by the context
+    left (vLLM's max_model_len), no call for a request without room."""
+    from s1kit.evaluate.models import context_capped
+
+    seen = []
+
+    def gen(reqs):
+        seen.append([(len(r.prompt), r.max_new_tokens) for r in reqs])
+        return [GenResult([1] * r.max_new_tokens, "length") for r in reqs]
+
+    out = context_capped(gen, 10)([GenRequest((1,) * 4, 100), GenRequest((1,) * 10, 5), GenRequest((1,) * 8, 1)])
+    assert seen == [[(4, 6), (8, 1)]]
+    assert [len(r.token_ids) for r in out] == [6, 0, 1] and out[1].finish_reason == "length"

@@ -265,3 +265,36 @@ def test_cli_main_runs(tiny, capsys):
     assert all(s["thinking_tokens"] == 0 and s["forced_end"] and s["tries"] == 0 for s in samples)
     assert all(s["response"].startswith("<|im_start|> think <|im_start|> answer Final Answer:") for s in samples)
     assert "named tiny_chains bf-0" in capsys.readouterr().out
+
+
+def test_run_eval_fork_semantics(tiny):
+    """``--semantics fork`` end to end on the transformers backend: one "auto" budget for the
+    whole batch (max_gen_toks - its longest prompt - delimiters - 100), recorded beside the
+    stack; rejection sampling reports tries and the acceptance rate."""
+    from s1kit.evaluate.run import run_eval
+
+    model_dir = tiny["root"] / "tiny-run" / "model"
+    out = tiny["root"] / "out" / "fork-wait"
+    res = run_eval(model_dir, "tiny_chains", tiny["data"], "wait-2", {"max_gen_toks": 200}, out, batch_size="auto",
+                   semantics="fork")
+    results, samples = read_outputs(out)
+    assert results["semantics"] == "fork" and results["stack"] == "current" == res["stack"]
+    tok = tiny["tok"]
+    longest = max(len(chat_ids(tok, r["question"])) for r in tiny["rows"])
+    end_max = tok.encode("<|im_start|>answer\nFinal Answer:", add_special_tokens=False)
+    start = tok.encode("<|im_start|>think", add_special_tokens=False)
+    assert {s["budget"] for s in samples} == {200 - longest - len(start) - len(end_max) - 100}
+    assert all(s["thinking_tokens"] <= s["budget"] for s in samples)
+    # the kit's own semantics on the same run: each request its own budget
+    kit_out = tiny["root"] / "out" / "kit-wait"
+    run_eval(model_dir, "tiny_chains", tiny["data"], "wait-2", {"max_gen_toks": 200}, kit_out, batch_size="auto")
+    assert len({s["budget"] for s in read_outputs(kit_out)[1]}) > 1
+
+    rs_out = tiny["root"] / "out" / "fork-rs"
+    run_eval(model_dir, "tiny_chains", tiny["data"], "fork.rs-40", {"max_gen_toks": 200}, rs_out, batch_size="auto")
+    rs, rs_samples = read_outputs(rs_out)
+    assert rs["semantics"] == "fork" and rs["setting"] == "fork.rs-40"
+    assert rs["total_tries"] == sum(s["tries"] for s in rs_samples) >= len(rs_samples)
+    assert rs["avg_tries"] == rs["total_tries"] / len(rs_samples)
+    assert rs["acceptance_rate"] == pytest.approx((len(rs_samples) - rs["not_accepted"]) / rs["total_tries"])
+    assert all(s["thinking_tokens"] <= 40 for s in rs_samples)

@@ -39,6 +39,9 @@ def paper_tree(tmp_path: Path) -> Path:
         ev(root, "s1-32B", setting, aime, solved / 30, tokens)
     ev(root, "s1-32B", "bf-auto", "openai_math", 0.932, 3200, n=500)
     ev(root, "s1-32B", "bf-auto", "gpqa_diamond_openai", 119 / 198, 4000, n=198)
+    ev(root, "s1-32B", "plain", aime, 15 / 30, 0)  # w/o budget forcing (the fork's nottc)
+    path = ev(root, "s1-32B", "kit.bf-auto", aime, 17 / 30, 6500)  # a kit addition, on the official stack
+    path.write_text(json.dumps({**json.loads(path.read_text()), "semantics": "kit", "stack": "official"}))
     write(root / "select/funnel.csv", "step,count,description\ncollected,58986,c\nwith_features,54116,f\n"
           "after_format,51600,x\nafter_difficulty,24496,d\npreselected,393,p\nselected,1000,s\n")
     write(root / "select/s1K/summary.json", json.dumps({"questions": 1000, "thinking_tokens": 4_700_000, "domains": 51,
@@ -92,7 +95,11 @@ def test_paper_tree_outputs_and_statuses(paper_tree: Path, capsys):
     claims = claims_csv(out)
     status = claims["status"]
     assert status["table2.s1K.aime24"] == "match"                     # 15/30 = 50.0
-    assert status["table1.s1-32B-noBF.aime24"] == "match"  # bf-auto: 15/30 = 50.0
+    assert status["table1.s1-32B-noBF.aime24"] == "match"  # plain: 15/30 = 50.0
+    assert status["kit.table1.s1-32B.aime24"] == "match"  # kit.bf-auto: 17/30 = 56.7
+    assert claims["semantics"]["kit.table1.s1-32B.aime24"] == "kit"
+    assert claims["semantics"]["table1.s1-32B.aime24"] == "fork" and claims["semantics"]["table1.o1.aime24"] == ""
+    assert claims["stack"]["kit.table1.s1-32B.aime24"] == "official" and claims["stack"]["table1.s1-32B.aime24"] == ""
     assert status["table1.s1-32B.aime24"] == "off"                    # 50.0 vs 56.7: two problems
     assert status["table1.s1-32B.math500"] == "within tolerance"      # 93.2 vs 93.0
     assert status["table1.s1-32B.gpqa"] == "within tolerance"         # 119/198 = 60.1 vs 59.6

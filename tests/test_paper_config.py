@@ -72,3 +72,25 @@ def test_stages_run_as_the_paper_asks(dry_run):
     # the control models are evaluated with Qwen2.5's tokenizer, as the official commands
     assert '"tokenizer": "results/models/Qwen2.5-32B-Instruct"' in dry_run
     assert "--backend vllm" in dry_run and "HF_HUB_OFFLINE=1" in dry_run
+    # the fork's semantics, batched as the official --batch_size auto (issue 15)
+    assert "--semantics fork --batch-size auto" in dry_run and "--semantics kit" not in dry_run
+
+
+def test_fork_and_kit_runs_sit_side_by_side(dry_run):
+    """Issue 15: w/o BF is plain (the fork's nottc), TCC from 1024, kit additions beside."""
+    claims = {c.id: c for c in load_claims()}
+    for cid, c in claims.items():
+        if "-noBF." in cid:
+            assert "/plain/" in c.target, cid
+    for model in ("s1-32B", "s1.1-32B"):
+        for task in ("aime24_nofigures", "openai_math", "gpqa_diamond_openai", "aime25_nofigures"):
+            assert f"--out-dir results/eval/{model}/plain/{task}" in dry_run
+    for setting in ("tcc-1024", "tccbf-1024", "kit.bf-auto", "kit.wait-2", "kit.rs-3500"):
+        assert f"--setting {setting}" in dry_run, setting
+    kit = [c for c in claims.values() if c.semantics == "kit"]
+    assert kit and all("/kit." in c.target and c.note.startswith("kit addition") for c in kit)
+    # each kit claim shadows a paper claim on the same number
+    for c in kit:
+        twin = claims[c.id.removeprefix("kit.")]
+        assert twin.semantics == "fork" and twin.versions == c.versions
+        assert twin.target == c.target.replace("/kit.", "/")

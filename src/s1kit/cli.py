@@ -266,6 +266,7 @@ COMMAND_HELP = {
     "train": "supervised fine-tuning of a base model on a selection",
     "evaluate": "one model x setting x task through lm-eval with budget forcing",
     "paper": "tables, figures, claims.csv and the claims report from whatever results exist",
+    "official-command": "the kit run (model, setting, budget config) that reproduces an official lm_eval command line",
     "trace": "the provenance chain of a claim's target file, down to the raw sources",
     "where": "where the paper outputs of a results tree are (fails if the tree is absent)",
 }
@@ -484,7 +485,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("trace", help=COMMAND_HELP["trace"], description=COMMAND_HELP["trace"])
     add_trace_arguments(p)
     p.set_defaults(func=trace_main)
-    for name, module in [("evaluate", "s1kit.evaluate.run"), ("paper", "s1kit.paper.build")]:
+    for name, module in [("evaluate", "s1kit.evaluate.run"), ("paper", "s1kit.paper.build"),
+                         ("official-command", "s1kit.evaluate.official_commands")]:
         if command in (name, None, "-h", "--help"):
             # imported only when asked for: their modules are heavy, and every rule starts this CLI
             mod = importlib.import_module(module)

@@ -13,6 +13,7 @@ rule evaluate_run:
         rule="evaluate_run",
         gen_kwargs=as_json(EV.get("gen_kwargs", {})),
         backend=EV["backend"],
+        semantics=EV.get("semantics", "kit"),
         batch_size=EV.get("batch_size", 64),
         seed=EV.get("seed", 1234),
         limit=["--limit", str(EV["limit"])] if EV.get("limit") else [],
@@ -32,6 +33,6 @@ rule evaluate_run:
         "S1KIT_RULE={params.rule} OMP_NUM_THREADS={threads} s1kit evaluate --model {input.model:q} --model-name {wildcards.model:q}"
         " --task {wildcards.task:q} --data {input.data:q} --setting {wildcards.setting:q}"
         " --base-gen-kwargs {params.gen_kwargs:q} --out-dir {params.out_dir:q}"
-        " --backend {params.backend:q} --batch-size {params.batch_size:q} --seed {params.seed:q} --dtype {params.dtype:q}"
+        " --backend {params.backend:q} --semantics {params.semantics:q} --batch-size {params.batch_size:q} --seed {params.seed:q} --dtype {params.dtype:q}"
         " --model-args {params.model_args:q} --trust-remote-code {params.remote_code:q}"
         " --task-metadata {params.task_metadata:q} {params.limit:q} > {log:q} 2>&1"

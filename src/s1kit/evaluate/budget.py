@@ -50,6 +50,10 @@ eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:237 (thinking)):
 Deviations (deliberate): ``thinking_n_ignore_str`` defaults to "Wait" (the fork: no string;
 pass ``thinking_n_ignore_str=""`` for the paper's "2x without string" ablation), and a
 thinking run without ``max_tokens_thinking`` means "auto" (the fork: ``max_gen_toks``).
+
+Semantics: all of the above is ``semantics="kit"``. ``BudgetConfig.semantics="fork"``
+(``evaluate.semantics: fork``, the paper config) runs ``fork.run_fork`` instead, which
+reproduces the fork's ``_model_generate`` call for call, its defects included (docs/fidelity.md).
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
+SEMANTICS = ("kit", "fork")
 _CAPPED: set[int] = set()
 STOP, LENGTH = "stop", "length"
 
@@ -87,7 +92,11 @@ _SUFFIX = "_thinking"
 
 @dataclass(frozen=True)
 class GenRequest:
-    """One generation call: continue ``prompt`` by at most ``max_new_tokens`` tokens."""
+    """One generation call: continue ``prompt`` by at most ``max_new_tokens`` tokens.
+
+    ``stop_ids`` and ``stop_strings`` are every stop (a backend stops at any of them);
+    ``stop_token_ids`` is what a vLLM backend sends as ``stop_token_ids``: None derives it
+    from the single-token ``stop_ids`` (kit), a tuple is sent as it is (fork semantics)."""
 
     prompt: tuple[int, ...]
     max_new_tokens: int
@@ -95,14 +104,17 @@ class GenRequest:
     stop_strings: tuple[str, ...] = ()
     sampling: Mapping[str, Any] = field(default_factory=dict)
     key: Hashable | None = None
+    stop_token_ids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
 class GenResult:
-    """Sampled ids (a matched stop included) and why sampling ended: "stop" or "length"."""
+    """Sampled ids (a matched stop included) and why sampling ended: "stop" or "length".
+    ``text``: the backend's own detokenized text (vLLM's, the stop left out), if it has one."""
 
     token_ids: list[int]
     finish_reason: str
+    text: str | None = None
 
 
 GenerateFn = Callable[[Sequence[GenRequest]], list[GenResult]]
@@ -172,7 +184,7 @@ class BudgetConfig:
     thinking_end: str = field(default="<|im_start|>answer", metadata={"help": "closes the thinking"})
     final_answer: str = field(default="\nFinal Answer:", metadata={"help": "follows thinking_end when forced"})
     max_tokens_thinking: int | str = field(default=AUTO, metadata={"help": 'thinking budget: int or "auto"'})
-    thinking_n_ignore: int = field(default=0, metadata={"help": "times to suppress the end of thinking"})
+    thinking_n_ignore: int | None = field(default=0, metadata={"help": "times to suppress the end (fork: None if unset)"})
     thinking_n_ignore_str: str = field(default="Wait", metadata={"help": "appended when suppressing"})
     until_thinking: tuple[str, ...] = field(default=("<|im_start|>",), metadata={"help": "thinking stops"})
     until: tuple[str, ...] = field(default=(), metadata={"help": "the task's stops (eos included)"})
@@ -183,8 +195,11 @@ class BudgetConfig:
     rejection_sample_min: int = field(default=0, metadata={"help": "shortest accepted thinking"})
     rejection_sample_max_tries: int = field(default=64, metadata={"help": "cap on tries per request"})
     auto_answer_room: int = field(default=100, metadata={"help": '"auto" leaves this many tokens to answer'})
+    semantics: str = field(default="kit", metadata={"help": "kit (this module) or fork (fork.run_fork)"})
 
     def __post_init__(self) -> None:
+        if self.semantics not in SEMANTICS:
+            raise ValueError(f"semantics={self.semantics!r}: expected one of {list(SEMANTICS)}")
         budget = self.max_tokens_thinking
         if budget != AUTO and not (isinstance(budget, int) and budget >= 0):
             raise ValueError(f'max_tokens_thinking={budget!r}: expected an integer >= 0 or "auto"')
@@ -195,14 +210,19 @@ class BudgetConfig:
         if self.rejection_sample_max_tries < 1:
             raise ValueError(f"rejection_sample_max_tries={self.rejection_sample_max_tries} must be >= 1")
         for name in ("thinking_n_ignore", "max_gen_toks", "rejection_sample_min", "auto_answer_room"):
-            if getattr(self, name) < 0:
+            if (getattr(self, name) or 0) < 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
 
     @classmethod
     def from_gen_kwargs(
-        cls, gen_kwargs: Mapping[str, Any], default_max_gen_toks: int = 256, eos: str | None = None
+        cls, gen_kwargs: Mapping[str, Any], default_max_gen_toks: int = 256, eos: str | None = None,
+        semantics: str = "kit",
     ) -> BudgetConfig:
-        """Split lm-eval gen kwargs into control settings and sampling parameters."""
+        """Split lm-eval gen kwargs into control settings and sampling parameters; the
+        defaults and the ``do_sample`` rule are those of ``semantics`` (``_DEFAULTS``)."""
+        if semantics not in SEMANTICS:
+            raise ValueError(f"semantics={semantics!r}: expected one of {list(SEMANTICS)}")
+        rules = _DEFAULTS[semantics]
         kw = dict(gen_kwargs)
         until = list(_as_strings(kw.pop("until", None)))
         if eos and eos not in until:
@@ -218,11 +238,10 @@ class BudgetConfig:
         stray = [k for k in kw if "thinking" in k]
         if stray:
             raise ValueError(f"unknown thinking gen kwargs {stray}; expected {list(_CONTROL_KEYS)} or <name>_thinking")
-        sampling = dict(kw)
-        if do_sample is not None and not _as_bool("do_sample", do_sample):
-            sampling["temperature"] = 0.0  # lm-eval: do_sample=False means greedy
+        sampling = rules["sampling"](dict(kw), do_sample)
+        max_gen_toks = _as_int("max_gen_toks", max_gen_toks)
 
-        budget = ctrl.get("max_tokens_thinking", AUTO)
+        budget = ctrl.get("max_tokens_thinking", rules["budget"](max_gen_toks))
         if not (isinstance(budget, str) and budget.lower() == AUTO):
             budget = _as_int("max_tokens_thinking", budget)
         else:
@@ -236,20 +255,52 @@ class BudgetConfig:
             thinking_start=str(ctrl.get("thinking_start", defaults.thinking_start)),
             thinking_end=str(ctrl.get("thinking_end", defaults.thinking_end)),
             max_tokens_thinking=budget,
-            thinking_n_ignore=_as_int("thinking_n_ignore", ctrl.get("thinking_n_ignore", 0)),
-            thinking_n_ignore_str=str(ctrl.get("thinking_n_ignore_str", defaults.thinking_n_ignore_str)),
+            thinking_n_ignore=(
+                None if "thinking_n_ignore" not in ctrl and rules["n_ignore"] is None
+                else _as_int("thinking_n_ignore", ctrl.get("thinking_n_ignore", rules["n_ignore"]))
+            ),
+            thinking_n_ignore_str=str(ctrl.get("thinking_n_ignore_str", rules["n_ignore_str"])),
             until_thinking=until_thinking,
             until=tuple(until),
-            max_gen_toks=_as_int("max_gen_toks", max_gen_toks),
+            max_gen_toks=max_gen_toks,
             sampling=sampling,
             sampling_thinking={**sampling, **sampling_thinking},
             rejection_sample=_as_bool("rejection_sample", ctrl.get("rejection_sample", False)),
             rejection_sample_min=_as_int("rejection_sample_min", ctrl.get("rejection_sample_min", 0)),
             rejection_sample_max_tries=_as_int(
-                "rejection_sample_max_tries", ctrl.get("rejection_sample_max_tries", 64), minimum=1
+                "rejection_sample_max_tries", ctrl.get("rejection_sample_max_tries", rules["max_tries"]), minimum=1
             ),
             auto_answer_room=_as_int("auto_answer_room", ctrl.get("auto_answer_room", 100)),
+            semantics=semantics,
         )
+
+
+def _kit_sampling(sampling: dict[str, Any], do_sample: Any) -> dict[str, Any]:
+    if do_sample is not None and not _as_bool("do_sample", do_sample):
+        sampling["temperature"] = 0.0  # lm-eval's HF path: do_sample=False means greedy
+    return sampling
+
+
+def _fork_sampling(sampling: dict[str, Any], do_sample: Any) -> dict[str, Any]:
+    # eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:731 (modify_gen_kwargs):
+    # do_sample=False only sets temperature 0 when no temperature is given.
+    if do_sample is not None and not _as_bool("do_sample", do_sample) and "temperature" not in sampling:
+        sampling["temperature"] = 0.0
+    return sampling
+
+
+# What each semantics assumes where a gen kwarg is absent, and how it reads do_sample.
+# Fork: eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:241 (thinking_n_ignore): None when unset,
+# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:242 (thinking_n_ignore_str): no string when unset,
+# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:271 (sampling_params_thinking): max_gen_toks without max_tokens_thinking;
+# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:286 (rejection_sample) loops without a cap, so the fork semantics keeps only a safety
+# cap on rounds.
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "kit": {"sampling": _kit_sampling, "budget": lambda max_gen_toks: AUTO, "n_ignore": 0,
+            "n_ignore_str": "Wait", "max_tries": 64},
+    "fork": {"sampling": _fork_sampling, "budget": lambda max_gen_toks: max_gen_toks, "n_ignore": None,
+             "n_ignore_str": "", "max_tries": 100_000},
+}
 
 
 # --------------------------------------------------------------------------- records
@@ -272,6 +323,23 @@ class BudgetRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def run_budget_forcing(
+    prompts: Sequence[Sequence[int]],
+    cfg: BudgetConfig,
+    generate: GenerateFn,
+    codec: Codec,
+    context_length: int,
+    eos_ids: Sequence[int] = (),
+) -> list[BudgetRecord]:
+    """Budget forcing under ``cfg.semantics``: the kit's controller (``run_kit``) or the
+    fork's (``fork.run_fork``); both return one record per prompt, in order."""
+    if cfg.semantics == "fork":
+        from s1kit.evaluate.fork import run_fork
+
+        return run_fork(prompts, cfg, generate, codec, context_length, eos_ids)
+    return run_kit(prompts, cfg, generate, codec, context_length, eos_ids)
 
 
 # --------------------------------------------------------------------------- stops
@@ -339,7 +407,7 @@ def resolve_budget(cfg: BudgetConfig, prompt_len: int, context_length: int, rese
     return min(int(cfg.max_tokens_thinking), room)
 
 
-def run_budget_forcing(
+def run_kit(
     prompts: Sequence[Sequence[int]],
     cfg: BudgetConfig,
     generate: GenerateFn,
@@ -347,7 +415,7 @@ def run_budget_forcing(
     context_length: int,
     eos_ids: Sequence[int] = (),
 ) -> list[BudgetRecord]:
-    """Run thinking (with budget, "Wait" rounds or rejection sampling) then the answer, for
+    """The kit's semantics: run thinking (with budget, "Wait" rounds or rejection sampling) then the answer, for
     all prompts in lock step; one ``generate`` call per round. ``eos_ids`` are extra stop
     ids (e.g. a model's generation-config eos) besides the ``until`` strings."""
     start, end = codec.ids(cfg.thinking_start), codec.ids(cfg.thinking_end)
@@ -443,7 +511,7 @@ def _think(states, cfg: BudgetConfig, generate, codec, start, wait, stops) -> No
             left = st.budget - len(st.thinking)
             if not stopped or left <= 0:
                 st.forced = True
-            elif st.wait_rounds < cfg.thinking_n_ignore:
+            elif st.wait_rounds < (cfg.thinking_n_ignore or 0):
                 if len(wait) < left:  # keep at least one token of budget after "Wait"
                     st.thinking += wait
                     st.wait_rounds += 1

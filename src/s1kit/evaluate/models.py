@@ -12,6 +12,12 @@ the response. The controller's record for each request (thinking_tokens, wait_ro
 forced_end, tries, budget, ...) goes to a side table on the model, ``lm.s1_records``:
 ``{(task_name, doc_id): [record dict, ...]}`` in lm-eval's request order (one per repeat),
 for the last ``generate_until`` call (lm-eval makes one per run).
+
+Semantics: the model argument ``semantics`` (``kit``, the default, or ``fork``; ``s1kit
+evaluate --semantics``) picks the controller (``budget.run_budget_forcing``) and how requests
+are batched (``BATCHING``): ``fork`` left-truncates, orders and batches the contexts as the
+fork's ``generate_until`` (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:500 (generate_until)) so that its "auto" budget and its
+rejection-sampling rounds see the same batches.
 ``run.run_eval`` joins it with the logged samples by (task, doc_id). A ``CachingLM``
 (``use_cache``) would skip ``generate_until`` on cache hits and leave no record; run_eval
 does not use it.
@@ -29,6 +35,7 @@ from tqdm import tqdm
 
 from s1kit.evaluate.budget import (
     LENGTH,
+    SEMANTICS,
     STOP,
     BudgetConfig,
     Codec,
@@ -64,11 +71,40 @@ def records(lm) -> dict[tuple[str, int], list[dict[str, Any]]]:
     return lm.s1_records
 
 
-def _batch_size(value, default: int) -> int:
+def _batch_size(value, default: int | None) -> int | None:
     try:
         return max(1, int(value))
     except (TypeError, ValueError):
-        return default  # "auto" and the like
+        return default  # "auto" and the like (None: the whole group in one batch)
+
+
+def semantics_of(value: Any) -> str:
+    """The ``semantics`` model argument, checked."""
+    value = str(value or "kit")
+    if value not in SEMANTICS:
+        raise ValueError(f"model argument semantics={value!r}: expected one of {list(SEMANTICS)}")
+    return value
+
+
+def _kit_batches(idx, prompts, contexts, cfg: BudgetConfig, context_length: int, batch_size: int | None):
+    """Longest prompt first (least padding), ``batch_size`` per chunk (None: all)."""
+    idx = sorted(idx, key=lambda i: -len(prompts[i]))
+    size = batch_size or len(idx)
+    return [(idx[k : k + size], [prompts[i] for i in idx[k : k + size]]) for k in range(0, len(idx), size)]
+
+
+def _fork_batches(idx, prompts, contexts, cfg: BudgetConfig, context_length: int, batch_size: int | None):
+    """eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:514 (_collate_gen): longest first, ties by context text;
+    eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:572 (max_ctx_len): contexts left-truncated to ``max_length - max_gen_toks`` tokens (nothing kept at 0, as in
+    Python's ``x[-0:]``); ``--batch_size auto`` (None) is one batch per gen kwargs group."""
+    idx = sorted(idx, key=lambda i: (-len(prompts[i]), contexts[i]))
+    keep = context_length - cfg.max_gen_toks
+    cut = [prompts[i][-keep:] for i in idx]
+    size = batch_size or len(idx)
+    return [(idx[k : k + size], cut[k : k + size]) for k in range(0, len(idx), size)]
+
+
+BATCHING = {"kit": _kit_batches, "fork": _fork_batches}
 
 
 def generate_until_budget(
@@ -79,12 +115,13 @@ def generate_until_budget(
     context_length: int,
     eos: str | None,
     eos_ids: Sequence[int],
-    batch_size: int,
+    batch_size: int | None,
     disable_tqdm: bool = False,
     on_chunk=None,
+    semantics: str = "kit",
 ) -> list[str]:
-    """The shared body of both ``generate_until`` overrides: group by gen kwargs, sort by
-    prompt length (less padding), run the controller per chunk, restore request order."""
+    """The shared body of both ``generate_until`` overrides: group by gen kwargs, batch as
+    ``semantics`` does (``BATCHING``), run the controller per chunk, restore request order."""
     contexts = [req.args[0] for req in requests]
     kwargs = [req.args[1] for req in requests]
     prompts = [lm.tok_encode(c) for c in contexts]
@@ -94,13 +131,13 @@ def generate_until_budget(
     out: list[Any] = [None] * len(requests)
     pbar = tqdm(total=len(requests), disable=disable_tqdm or lm.rank != 0, desc="s1kit budget forcing")
     for idx in groups.values():
-        cfg = BudgetConfig.from_gen_kwargs(kwargs[idx[0]], default_max_gen_toks=lm.max_gen_toks, eos=eos)
-        idx = sorted(idx, key=lambda i: -len(prompts[i]))
-        for k in range(0, len(idx), batch_size):
-            chunk = idx[k : k + batch_size]
+        cfg = BudgetConfig.from_gen_kwargs(
+            kwargs[idx[0]], default_max_gen_toks=lm.max_gen_toks, eos=eos, semantics=semantics
+        )
+        for chunk, chunk_prompts in BATCHING[semantics](idx, prompts, contexts, cfg, context_length, batch_size):
             if on_chunk is not None:
                 on_chunk()
-            recs = run_budget_forcing([prompts[i] for i in chunk], cfg, generate, codec, context_length, eos_ids)
+            recs = run_budget_forcing(chunk_prompts, cfg, generate, codec, context_length, eos_ids)
             for i, rec in zip(chunk, recs):
                 out[i] = rec
             pbar.update(len(chunk))
@@ -121,10 +158,29 @@ def _eos_ids(tokenizer, generation_config) -> list[int]:
     return sorted(set(ids))
 
 
+def context_capped(generate: GenerateFn, context_length: int) -> GenerateFn:
+    """``generate`` that stops every request at the context length, as vLLM does with
+    ``max_model_len`` (the fork semantics asks ``max_gen_toks`` whatever the context left);
+    a request with no room left gets no tokens and "length"."""
+    from dataclasses import replace
+
+    def capped(requests: Sequence[GenRequest]) -> list[GenResult]:
+        room = [context_length - len(r.prompt) for r in requests]
+        todo = [replace(r, max_new_tokens=min(r.max_new_tokens, n)) for r, n in zip(requests, room) if n > 0]
+        done = iter(generate(todo) if todo else [])
+        return [next(done) if n > 0 else GenResult([], LENGTH) for n in room]
+
+    return capped
+
+
 class S1KitHFLM(HFLM):
     """HFLM whose ``generate_until`` runs budget forcing; everything else is HFLM's."""
 
     s1_kv_reuse: bool = True  # keep the KV cache across "Wait" rounds (see hf_generate)
+
+    def __init__(self, *args, semantics: str = "kit", **kwargs) -> None:
+        self.s1_semantics = semantics_of(semantics)
+        super().__init__(*args, **kwargs)
 
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
         codec = Codec.from_hf(self.tokenizer)
@@ -134,7 +190,7 @@ class S1KitHFLM(HFLM):
         return generate_until_budget(
             self,
             requests,
-            gen,
+            context_capped(gen, self.max_length),
             codec,
             self.max_length,
             eos=self.tok_decode(self.eot_token_id, skip_special_tokens=False),
@@ -142,21 +198,32 @@ class S1KitHFLM(HFLM):
             batch_size=_batch_size(self.batch_size, DEFAULT_HF_BATCH),
             disable_tqdm=disable_tqdm,
             on_chunk=gen.reset,
+            semantics=self.s1_semantics,
         )
+
+
+# What lm-eval's VLLM defaults (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:740 (skip_special_tokens)): the
+# delimiters stay in the text, special tokens are not padded with spaces.
+VLLM_TEXT_DEFAULTS = {"skip_special_tokens": False, "spaces_between_special_tokens": False}
+
+
+def _stop_token_ids(r: GenRequest) -> list[int] | None:
+    if r.stop_token_ids is not None:  # fork semantics: exactly what the fork sent
+        return list(r.stop_token_ids) or None
+    # kit: single-token stops as ids, which min_tokens respects
+    return sorted({s[0] for s in r.stop_ids if len(s) == 1}) or None
 
 
 def vllm_generate(llm_generate, sampling_params_cls, requests: Sequence[GenRequest]) -> list[GenResult]:
     """A ``GenerateFn`` over vLLM: ``llm_generate(prompts, sampling_params)`` returns
-    RequestOutputs (e.g. ``VLLM._model_generate``). Single-token stops become
-    ``stop_token_ids`` (which ``min_tokens`` respects); stop strings stay strings."""
+    RequestOutputs. Stop strings go as ``stop``, ``_stop_token_ids`` as ``stop_token_ids``;
+    each result keeps vLLM's text."""
     params = [
         sampling_params_cls(
             max_tokens=r.max_new_tokens,
             stop=list(r.stop_strings) or None,
-            stop_token_ids=sorted({s[0] for s in r.stop_ids if len(s) == 1}) or None,
-            skip_special_tokens=False,
-            spaces_between_special_tokens=False,
-            **dict(r.sampling),
+            stop_token_ids=_stop_token_ids(r),
+            **{**VLLM_TEXT_DEFAULTS, **dict(r.sampling)},
         )
         for r in requests
     ]
@@ -164,29 +231,47 @@ def vllm_generate(llm_generate, sampling_params_cls, requests: Sequence[GenReque
     results = []
     for o in outputs:
         c = o.outputs[0]
-        results.append(GenResult(list(c.token_ids), LENGTH if c.finish_reason == LENGTH else STOP))
+        results.append(GenResult(list(c.token_ids), LENGTH if c.finish_reason == LENGTH else STOP, getattr(c, "text", None)))
     return results
 
 
-def _build_vllm_class():
-    """Subclass lm-eval's VLLM on first use; importing it imports vllm."""
+def llm_generate_fn(llm, use_tqdm: bool = False):
+    """``llm_generate`` over a ``vllm.LLM`` that works with both vLLM APIs: prompts as
+    ``{"prompt_token_ids": ids}`` (TokensPrompt), which vLLM 0.6.4 accepts beside its
+    deprecated ``prompt_token_ids=`` and current vLLM accepts only."""
+
+    def llm_generate(prompts, params):
+        return llm.generate([{"prompt_token_ids": list(p)} for p in prompts], sampling_params=params,
+                            use_tqdm=use_tqdm)
+
+    return llm_generate
+
+
+def _build_vllm_class(base: type | None = None):
+    """Subclass lm-eval's VLLM (or ``base``, e.g. lm-eval 0.4.4's) on first use; importing
+    it imports vllm."""
     import functools
 
-    from lm_eval.models.vllm_causallms import VLLM
     from vllm import SamplingParams
 
-    class S1KitVLLM(VLLM):
+    if base is None:
+        from lm_eval.models.vllm_causallms import VLLM as base
+
+    class S1KitVLLM(base):
         """lm-eval's VLLM whose ``generate_until`` runs budget forcing. Use vLLM's prefix
-        caching (on by default in vLLM V1) so "Wait" rounds do not re-prefill."""
+        caching (on by default in vLLM V1) so "Wait" rounds do not re-prefill. It calls
+        ``self.model.generate`` itself, not lm-eval's ``_model_generate`` (whose signature
+        differs between lm-eval 0.4.4 and current), so it runs on both stacks."""
+
+        def __init__(self, *args, semantics: str = "kit", **kwargs) -> None:
+            self.s1_semantics = semantics_of(semantics)  # popped: VLLM passes extra kwargs to vllm.LLM
+            super().__init__(*args, **kwargs)
 
         def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
             if self.data_parallel_size > 1:
                 raise ValueError(
                     "s1kit_vllm runs several rounds per batch; use tensor_parallel_size, not data_parallel_size"
                 )
-
-            def llm_generate(prompts, params):
-                return self._model_generate(requests=prompts, generate=True, sampling_params=params)
 
             try:
                 from transformers import GenerationConfig
@@ -198,13 +283,14 @@ def _build_vllm_class():
             return generate_until_budget(
                 self,
                 requests,
-                functools.partial(vllm_generate, llm_generate, SamplingParams),
+                functools.partial(vllm_generate, llm_generate_fn(self.model), SamplingParams),
                 Codec.from_hf(self.tokenizer),
                 self.max_length,
                 eos=eos or self.tokenizer.eos_token,
                 eos_ids=_eos_ids(self.tokenizer, gen_cfg),
-                batch_size=_batch_size(self.batch_size, len(requests) or 1),
+                batch_size=_batch_size(self.batch_size, None),
                 disable_tqdm=disable_tqdm,
+                semantics=self.s1_semantics,
             )
 
     S1KitVLLM.__module__ = __name__

@@ -17,6 +17,9 @@ Settings (names are built from parameters, never typed by hand):
 - ``bf-auto``: ``max_tokens_thinking=auto`` (the context left is the budget)
 - ``wait-<N>``: ``max_tokens_thinking=auto, thinking_n_ignore=N, thinking_n_ignore_str=Wait``
 - ``plain``: no thinking delimiters at all (a non-thinking baseline such as Qwen2.5-Instruct)
+- ``kit.<setting>`` / ``fork.<setting>``: that setting under the kit's or the fork's
+  semantics whatever ``--semantics`` says (the paper config runs ``fork`` and adds the kit's
+  corrected behaviour as ``kit.*`` runs; docs/fidelity.md)
 
 ``--gen-kwargs`` (JSON) is merged over the setting's and the task's gen kwargs;
 ``--base-gen-kwargs`` (the workflow's ``evaluate.gen_kwargs``) lies under the setting's, so
@@ -25,7 +28,10 @@ that e.g. rejection sampling's ``do_sample`` wins over a config-wide greedy defa
 Outputs, both written atomically (samples first, results.json last marks completion):
 ``results.json`` {model, task, setting, n, accuracy (0-1), avg_thinking_tokens,
 max_thinking_tokens, avg_thinking_steps, control (1 or 0: the run's average thinking within its
-budget; null for ccc runs, judged in the tables), gen_kwargs, engine, dtype, seed, versions, lm_eval}
+budget; null for ccc runs, judged in the tables), gen_kwargs, engine, dtype, seed, semantics, stack
+(``official`` when vllm, torch and transformers are the official requirements' versions,
+else ``current``), versions, lm_eval; rejection sampling adds avg_tries, total_tries,
+acceptance_rate (accepted samples per drawn sample) and not_accepted}
 and ``samples.jsonl`` (one JSON per sample: doc_id, id, question, target, response,
 thinking_tokens, wait_rounds, forced_end, extracted, correct, and the rest of the
 controller's record). Per-sample records come from the model's side table
@@ -40,7 +46,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata as md
 from pathlib import Path
 from typing import Any
@@ -52,8 +58,11 @@ _SETTING = re.compile(r"^(?:(bf)-(\d+|auto)|(wait)-(\d+)|(plain))$")
 _IGNORE = re.compile(r"^ignore-(\d+)-(.+)$")
 _CONTROL = re.compile(r"^(tcc|tccbf|scc|sccbf|rs)-(\d+)$")
 _CLASS = re.compile(r"^ccc-(long|short)$")
+_SEMANTICS_PREFIX = re.compile(r"^(kit|fork)\.(.+)$")
+# The official requirements.txt (simplescaling/s1 @77272c6): the stack the paper's numbers came from.
+OFFICIAL_STACK = {"vllm": "0.6.4.post1", "torch": "2.5.1", "transformers": "4.46.1"}
 SETTING_HELP = ("bf-<N>, bf-auto, wait-<N>, plain, ignore-<N>-<str|none>, tcc-<N>, tccbf-<N>, scc-<N>, "
-                "sccbf-<N>, ccc-long, ccc-short or rs-<N>")
+                "sccbf-<N>, ccc-long, ccc-short or rs-<N>, each optionally prefixed kit. or fork.")
 # Step-conditional control + budget forcing (the official command): each step opens with
 # "<|im_start|>" and its count of steps left, so thinking is stopped at "<|im_start|>0".
 SCC_FORCING = {"thinking_start": "<|im_start|>", "thinking_end": "<|im_start|>answer",
@@ -70,6 +79,7 @@ class Setting:
     min_tokens: int | None = None
     # Reaches the task: the conditional-control prompt variants (official.py CONTROL_PROMPTS).
     task_metadata: dict[str, Any] = field(default_factory=dict)
+    semantics: str | None = field(default=None, metadata={"help": "kit/fork prefix; None: --semantics"})
 
 
 def _extra_setting(name: str) -> Setting | None:
@@ -99,6 +109,11 @@ def _extra_setting(name: str) -> Setting | None:
 
 def parse_setting(name: str) -> Setting:
     """A setting name (SETTING_HELP) -> its gen kwargs and task metadata; ValueError names a bad one."""
+    if m := _SEMANTICS_PREFIX.match(name):
+        inner = parse_setting(m.group(2))
+        if inner.semantics is not None:
+            raise ValueError(f"setting {name!r}: one kit./fork. prefix at most")
+        return replace(inner, name=name, semantics=m.group(1))
     m = _SETTING.match(name)
     if not m:
         extra = _extra_setting(name)
@@ -144,7 +159,22 @@ def versions(backend: str) -> dict[str, str]:
     return out
 
 
-def _load_lm(backend: str, model_dir: str, dtype: str, batch_size: int, seed: int, model_args: dict | None):
+def stack_of(found: dict[str, str]) -> str:
+    """``official`` if vllm, torch and transformers are the official requirements' versions
+    (a local build suffix such as ``+cu124`` ignored), else ``current``."""
+    same = all(found.get(k, "").split("+")[0] == v for k, v in OFFICIAL_STACK.items())
+    return "official" if same else "current"
+
+
+def rejection_stats(rows: list[dict]) -> dict[str, Any]:
+    """Tries per sample and the acceptance rate (accepted samples per drawn sample)."""
+    tries = [r["tries"] for r in rows]
+    accepted = sum(bool(r["accepted"]) for r in rows)
+    return {"avg_tries": sum(tries) / len(tries), "total_tries": sum(tries),
+            "acceptance_rate": accepted / sum(tries) if sum(tries) else 0.0, "not_accepted": len(rows) - accepted}
+
+
+def _load_lm(backend: str, model_dir: str, dtype: str, batch_size: int | str, seed: int, model_args: dict | None):
     """Instantiate the registered s1kit model for ``backend``."""
     from lm_eval.api.registry import get_model
 
@@ -280,7 +310,7 @@ def run_eval(
     gen_kwargs: dict[str, Any] | None,
     out_dir: str | Path,
     backend: str = "hf",
-    batch_size: int = 64,
+    batch_size: int | str = 64,
     limit: int | None = None,
     seed: int = 1234,
     model_name: str | None = None,
@@ -289,12 +319,15 @@ def run_eval(
     task_metadata: dict[str, Any] | None = None,
     base_gen_kwargs: dict[str, Any] | None = None,
     remote_code_allowlist: Iterable[str] = (),
+    semantics: str = "kit",
 ) -> dict[str, Any]:
     """Run lm-eval on ``task`` with the s1kit model of ``backend``; write and return results.json.
 
     ``task_metadata`` reaches the task (e.g. ``{"control": "tcc", "budget": 4000}`` or a GPQA
     ``shuffle_seed``); ``data_path`` is always the ``data_path`` argument. ``trust_remote_code``
-    in ``model_args`` needs the model (``model_name``) in ``remote_code_allowlist``."""
+    in ``model_args`` needs the model (``model_name``) in ``remote_code_allowlist``. ``semantics``
+    (kit or fork; a ``kit.``/``fork.`` setting prefix wins) goes to the model (budget
+    forcing) and to the task (GPQA ``choice_order``)."""
     from s1kit.evaluate.models import records
     from s1kit.records import atomic_write_text
 
@@ -304,13 +337,14 @@ def run_eval(
     if not data_path.is_file():
         raise FileNotFoundError(f"--data {data_path} does not exist")
     kwargs = {**(base_gen_kwargs or {}), **cfg.gen_kwargs, **(gen_kwargs or {})}
+    semantics = cfg.semantics or semantics
 
     # ---- load
     t0 = time.time()
-    lm = _load_lm(backend, str(model_dir), dtype, batch_size, seed, model_args)
+    lm = _load_lm(backend, str(model_dir), dtype, batch_size, seed, {**(model_args or {}), "semantics": semantics})
 
     # ---- evaluate
-    task_metadata = {**cfg.task_metadata, **(task_metadata or {})}
+    task_metadata = {"choice_order": semantics, **cfg.task_metadata, **(task_metadata or {})}
     out = evaluate_loaded(lm, task, data_path, kwargs, limit=limit, seed=seed, task_metadata=task_metadata)
     rows = _sample_rows(task, out["samples"][task], records(lm))
     if not rows:
@@ -318,6 +352,7 @@ def run_eval(
 
     # ---- summarise and save
     tokens = [r["thinking_tokens"] for r in rows]
+    found = versions(backend)
     results = {
         "model": model_name or model_name_of(model_dir),
         "task": task,
@@ -333,12 +368,16 @@ def run_eval(
         "engine": backend,
         "dtype": _dtype_of(lm, backend, dtype),
         "seed": seed,
-        "versions": versions(backend),
+        "semantics": semantics,
+        "stack": stack_of(found),
+        "versions": found,
         "lm_eval": out["results"][task],
         "data": str(data_path),
         "limit": limit,
         "wall_seconds": round(time.time() - t0, 2),
     }
+    if kwargs.get("rejection_sample") not in (None, False, "false", "False", 0):
+        results.update(rejection_stats(rows))
     out_dir = Path(out_dir)
     atomic_write_text(out_dir / "samples.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     atomic_write_text(out_dir / "results.json", json.dumps(results, indent=2, default=str) + "\n")
@@ -356,7 +395,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-gen-kwargs", default="{}", help="JSON object the setting's gen kwargs override")
     parser.add_argument("--out-dir", required=True, help="where results.json and samples.jsonl go")
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="hf", help="hf (transformers) or vllm")
-    parser.add_argument("--batch-size", type=int, default=64, help="requests per controller batch")
+    parser.add_argument("--batch-size", type=_batch_arg, default=64,
+                        help="requests per controller batch, or auto (vLLM: each gen-kwargs group in one batch)")
+    parser.add_argument("--semantics", choices=["kit", "fork"], default="kit",
+                        help="budget forcing and GPQA order: the kit's (default) or the official fork's")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N records")
     parser.add_argument("--seed", type=int, default=1234, help="seeds python, numpy and torch")
     parser.add_argument("--dtype", default="auto", help="model dtype: auto, float32, bfloat16 ...")
@@ -365,6 +407,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="JSON list of model names allowed trust_remote_code in --model-args (default: none)")
     parser.add_argument("--task-metadata", default="{}",
                         help='JSON object passed to the task, e.g. {"control": "tcc", "budget": 4000}')
+
+
+def _batch_arg(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--batch-size {value!r}: expected an integer or auto") from None
 
 
 def main(args: argparse.Namespace) -> int:
@@ -399,6 +450,7 @@ def main(args: argparse.Namespace) -> int:
         task_metadata=task_metadata,
         base_gen_kwargs=base_gen_kwargs,
         remote_code_allowlist=allow,
+        semantics=args.semantics,
     )
     print(
         f"{res['model']} {res['task']} {res['setting']}: accuracy {res['accuracy']:.3f} on {res['n']}, "

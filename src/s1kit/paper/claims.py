@@ -25,7 +25,10 @@ UNIT_DECIMALS = {"%": 1, "count": 0, "tokens": 0, "K tokens": 1, "M tokens": 1, 
                  "steps": 0, "minutes": 0, "GPU-hours": 0, "tries": 0}
 REQUIRED = ("id", "table", "description", "paper_value", "unit", "kind")
 REQUIRED_REPRODUCED = ("tolerance", "target", "field")
-OPTIONAL = ("decimals", "scale", "tiny_target", "tiny_field", "note")
+OPTIONAL = ("decimals", "scale", "tiny_target", "tiny_field", "note", "semantics")
+# Whose evaluation semantics produced a claim's number: the fork's (the paper's, the default)
+# or the kit's corrected one (a kit addition, beside the paper's number; docs/fidelity.md).
+SEMANTICS = ("fork", "kit")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
@@ -58,6 +61,7 @@ class Claim:
     tiny_target: str | None = None
     tiny_field: str | None = None
     note: str | None = None
+    semantics: str = "fork"
 
     @property
     def paper_value(self) -> float:
@@ -149,6 +153,9 @@ def parse_claim(raw: Any, index: int) -> Claim:
     for key in ("target", "tiny_target"):
         if raw.get(key) and not str(raw[key]).startswith("results/"):
             raise ClaimError(f"claim {cid}: {key} must be a path under results/, got {raw[key]!r}")
+    semantics = raw.get("semantics", "fork")
+    if semantics not in SEMANTICS:
+        raise ClaimError(f"claim {cid}: semantics must be one of {list(SEMANTICS)}, got {semantics!r}")
     unit = str(raw["unit"])
     decimals = raw.get("decimals", UNIT_DECIMALS.get(unit))
     if not isinstance(decimals, int) or isinstance(decimals, bool) or decimals < 0:
@@ -166,6 +173,7 @@ def parse_claim(raw: Any, index: int) -> Claim:
         tolerance=tolerance, tolerance_relative=relative,
         target=raw.get("target"), field=raw.get("field"), scale=_scale(raw.get("scale"), cid),
         tiny_target=raw.get("tiny_target"), tiny_field=raw.get("tiny_field"), note=raw.get("note"),
+        semantics=semantics,
     )
 
 

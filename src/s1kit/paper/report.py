@@ -13,6 +13,7 @@ A claim with several paper values (v1/v3, paper/notebook) is compared with the c
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from collections import Counter
@@ -31,7 +32,7 @@ from s1kit.paper.report_html import report_html as report_html_page
 
 COLUMNS = ["claim_id", "table", "description", "kind", "paper_value", "versions", "unit", "target", "field",
            "tolerance", "reproduced_value", "compared_to", "delta", "status", "rebuild", "tiny_target",
-           "tiny_value", "tiny_note", "note"]
+           "tiny_value", "tiny_note", "note", "semantics", "stack"]
 STATUSES = ("match", "within tolerance", "off", "not run", "cited", "error")
 TINY_NOTE = "tiny default run — not a paper number"
 EPS = 1e-9  # rounding noise: 93.2 - 93.0 is 0.2000000000000028
@@ -95,6 +96,18 @@ def _read(sources: Sources | None, target: str | None, field: str | None, claim:
         return None, str(e), ""
 
 
+def _stack(sources: Sources | None, target: str | None) -> str:
+    """The software stack an evaluation result came from (results.json ``stack``: official
+    or current), "" for other targets or before the run."""
+    if sources is None or not target or not target.endswith("results.json"):
+        return ""
+    path = sources.path(target)
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("stack", "")) if path.exists() else ""
+    except (OSError, ValueError):
+        return ""
+
+
 def _paper(value: float, decimals: int) -> str:
     """A paper value as printed (93.0 stays 93.0, 59029 stays 59029)."""
     return f"{value:.{decimals}f}"
@@ -116,6 +129,9 @@ def claim_row(claim: Claim, own: Sources | None, tiny: Sources | None, strict: b
         "status": "cited" if claim.kind == "cited" else "not run",
         "rebuild": f"snakemake {claim.target}" if claim.target else "",
         "tiny_target": claim.tiny_target or "", "tiny_value": "", "tiny_note": "", "note": claim.note or "",
+        # fork: the paper's evaluation semantics; kit: the kit's corrected one (a kit addition)
+        "semantics": claim.semantics if claim.kind == "reproduced" else "",
+        "stack": _stack(own, claim.target),
     }
     if claim.kind == "reproduced":
         value, problem, remark = _read(own, claim.target, claim.field, claim, strict)

@@ -27,7 +27,12 @@ GPQA answer order: the fork shuffled the choices with the global ``random`` modu
 ``process_docs``
 (eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:230 (random.shuffle)), so the order changed with everything that ran before.
 Here each question gets its own ``random.Random(int(question_hash(q)[:8], 16) ^ shuffle_seed)``
-(metadata ``shuffle_seed``, default 0); the gold letter follows the shuffle.
+(metadata ``shuffle_seed``, default 0); the gold letter follows the shuffle. Metadata
+``choice_order: fork`` (``evaluate.semantics: fork``) gives the fork's order instead: one
+``random.Random(shuffle_seed)`` shuffling the choice strings question after question, which is
+the fork's global-RNG order when nothing else draws from ``random`` between lm-eval's
+``random.seed(0)`` and
+eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:221 (process_docs).
 
 Scoring: ``answers.score`` (math_verify; letters for GPQA) instead of gpt-4o-mini, with
 metadata ``scoring`` (``kit``, default, or ``fork``; ``evaluate.scoring`` in the config),
@@ -126,6 +131,17 @@ def shuffle_choices(question: str, correct: str, incorrect: Sequence[str], seed:
     return [items[i] for i in order], "ABCD"[order.index(3)]
 
 
+def shuffle_choices_fork(rng: random.Random, correct: str, incorrect: Sequence[str]) -> tuple[list[str], str]:
+    """The fork's order (eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:221 (process_docs)): ``rng.shuffle`` of the
+    strings [incorrect 1-3, correct], gold = the first choice equal to the correct string."""
+    choices = [*incorrect, correct]
+    rng.shuffle(choices)
+    return choices, "ABCD"[choices.index(correct)]
+
+
+CHOICE_ORDERS = ("kit", "fork")
+
+
 # ---------------------------------------------------------------------------- data
 
 
@@ -185,11 +201,15 @@ GPQA_FIELDS = ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect An
 
 
 def gpqa_docs(
-    rows: list[dict], control: str | None = "none", budget: Any = None, shuffle_seed: int = 0, origin: str = "data"
+    rows: list[dict], control: str | None = "none", budget: Any = None, shuffle_seed: int = 0, origin: str = "data",
+    choice_order: str = "kit",
 ) -> list[dict]:
-    """GPQA docs with per-question shuffled choices and the gold letter."""
+    """GPQA docs with shuffled choices (per question, or the fork's sequence) and the gold letter."""
     from s1kit.records import question_hash
 
+    if choice_order not in CHOICE_ORDERS:
+        raise ValueError(f"task metadata choice_order={choice_order!r}: expected one of {list(CHOICE_ORDERS)}")
+    fork_rng = random.Random(int(shuffle_seed)) if choice_order == "fork" else None
     docs = []
     for n, row in enumerate(rows, 1):
         if "Question" not in row and "question" in row:  # s1kit's collected eval set (collect-eval)
@@ -198,9 +218,11 @@ def gpqa_docs(
         if missing:
             raise ValueError(f"{origin} record {n}: missing GPQA fields {missing} (has {sorted(row)})")
         question = str(row["Question"])
-        choices, letter = shuffle_choices(
-            question, str(row["Correct Answer"]), [str(row[f"Incorrect Answer {i}"]) for i in (1, 2, 3)], shuffle_seed
-        )
+        incorrect = [str(row[f"Incorrect Answer {i}"]) for i in (1, 2, 3)]
+        if fork_rng is not None:
+            choices, letter = shuffle_choices_fork(fork_rng, str(row["Correct Answer"]), incorrect)
+        else:
+            choices, letter = shuffle_choices(question, str(row["Correct Answer"]), incorrect, shuffle_seed)
         docs.append(
             {
                 "id": question_hash(question),
@@ -225,6 +247,7 @@ def load_docs(
     hub_split: str = "test",
     hub_revision: str | None = None,
     scoring: str = "kit",
+    choice_order: str = "kit",
     **_metadata: Any,
 ) -> dict[str, Any]:
     """``custom_dataset`` body: {"test": Dataset of docs} from ``data_path`` or the pinned hub
@@ -242,7 +265,7 @@ def load_docs(
     if kind == "math":
         docs = math_docs(rows, control, budget, origin)
     elif kind == "gpqa":
-        docs = gpqa_docs(rows, control, budget, int(shuffle_seed), origin)
+        docs = gpqa_docs(rows, control, budget, int(shuffle_seed), origin, choice_order)
     else:
         raise ValueError(f"unknown task kind {kind!r}; expected math or gpqa")
     docs = [{**d, "scoring": scoring} for d in docs]
