@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from s1kit.decontaminate import NgramIndex, dedup, ngrams, split_contaminated, words
+from s1kit.decontaminate import NgramIndex, ngrams, words
 
 EVAL = "alpha beta gamma delta epsilon zeta eta theta iota kappa"  # 10 words
 
@@ -68,24 +68,6 @@ def test_smaller_n():
 def test_bad_n():
     with pytest.raises(ValueError, match="ngram"):
         NgramIndex([EVAL], n=0)
-
-
-def test_split_contaminated_partitions_in_order():
-    idx = NgramIndex([EVAL], n=8)
-    rows = [{"id": "1", "question": "clean one"}, {"id": "2", "question": "Solve: " + EVAL},
-            {"id": "3", "question": None}, {"id": "4", "question": EVAL.upper()}]
-    keep, dropped = split_contaminated(rows, idx)
-    assert [r["id"] for r in keep] == ["1", "3"]
-    assert [r["id"] for r in dropped] == ["2", "4"]
-
-
-def test_dedup_keeps_first():
-    rows = [{"id": "a", "v": 1}, {"id": "b", "v": 2}, {"id": "a", "v": 3}, {"id": "a", "v": 4}, {"id": "c", "v": 5}]
-    keep, dups = dedup(rows)
-    assert [(r["id"], r["v"]) for r in keep] == [("a", 1), ("b", 2), ("c", 5)]
-    assert [r["v"] for r in dups] == [3, 4]
-    keep, _ = dedup([{"k": 1}, {"k": 1}], key="k")
-    assert len(keep) == 1
 
 
 OFFICIAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "official-s1" / "data"

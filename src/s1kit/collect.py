@@ -30,7 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from s1kit.decontaminate import NgramIndex, dedup
+from s1kit.decontaminate import NgramIndex
 from s1kit.records import (_UMASK, QUESTION_FIELDS, QUESTION_SCHEMA, read_jsonl, read_table, write_csv, write_jsonl,
                            write_table)
 from s1kit.sources import EVAL_SETS, HUB_SOURCES, SOURCES

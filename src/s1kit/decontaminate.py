@@ -1,4 +1,4 @@
-"""Decontamination (word n-gram overlap; arXiv 2501.19393v3 §2.1) and exact deduplication.
+"""Decontamination by word n-gram overlap (arXiv 2501.19393v3 §2.1); the exact dedup is s1kit.collect's.
 
 The official rule (`data/decontaminate_util.py:6 (normalize_string)`,
 `data/decontaminate_util.py:14 (word_ngrams)`): text is lower-cased and split on
@@ -148,24 +148,3 @@ class NgramIndex:
 
     def overlaps(self, text: str) -> bool:
         return self.match(text) is not None
-
-
-def split_contaminated(rows: list[dict], index: NgramIndex, field: str = "question") -> tuple[list[dict], list[dict]]:
-    """(kept, dropped) in row order; each dropped row gets "matched_eval", the item it overlaps."""
-    keep, dropped = [], []
-    for r, hit in zip(rows, index.match_many([r[field] for r in rows])):
-        if hit is None:
-            keep.append(r)
-        else:
-            dropped.append({**r, "matched_eval": hit})
-    return keep, dropped
-
-
-def dedup(rows: list[dict], key: str = "id") -> tuple[list[dict], list[dict]]:
-    """Keep the first record of each key; return (kept, duplicates)."""
-    seen: set[str] = set()
-    keep, dups = [], []
-    for r in rows:
-        (dups if r[key] in seen else keep).append(r)
-        seen.add(r[key])
-    return keep, dups
