@@ -233,7 +233,7 @@ def test_kill9_anywhere_then_the_same_command_resumes(run_dir, tmp_path):
 
 MAIN_OUTPUTS = ["data/pool.parquet", "models/tiny-base/model.safetensors", "distill/oracle/traces.parquet",
                 "features/featurized.parquet", "select/s1K/dataset.parquet", "train/tiny-s1/model/model.safetensors",
-                "eval/tiny-s1/bf-32/tiny_chains/results.json", "paper/claims.csv"]
+                "eval/tiny-s1/bf-0/tiny_chains/results.json", "paper/claims.csv"]
 
 
 def _tree(root: Path) -> dict[str, tuple[int, bytes]]:
