@@ -40,7 +40,7 @@ def test_reader_names_a_result_changed_since_it_was_produced(produced, capsys):
     assert len(problems) == 1 and problems[0].startswith(f"{produced}: changed since it was produced")
     assert produced in integrity.message(problems) and "nothing deleted" in integrity.message(problems)
     # the same command through the CLI: an error naming the file, exit 2, nothing written
-    assert main(["collect-pool", "--raw", produced, "--eval", produced, "--ngram", "8", "--out-pool", "results/p.parquet",
+    assert main(["collect-pool", "--raw", produced, "--eval", produced, "--config-json", "{}", "--out-pool", "results/p.parquet",
                  "--out-funnel", "results/f.csv", "--out-contaminated", "results/c.parquet",
                  "--out-duplicates", "results/d.parquet"]) == 2
     assert f"error: {produced}: changed since it was produced" in capsys.readouterr().err
