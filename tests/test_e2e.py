@@ -113,8 +113,36 @@ def test_paper_outputs(run_dir):
     assert all(c["status"] in {"not run", "cited"} for c in claims)  # tiny values are never compared
     for fig in ("scaling.png", "scaling.pdf", "composition-s1K.png"):
         assert (run_dir / "paper/figures" / fig).stat().st_size > 1000
-    for table in ("results.csv", "results.md", "funnel.csv", "funnel.md"):
+    for table in ("results.csv", "results.md", "funnel.csv", "funnel.md", "training.html", "funnel_collect.html"):
         assert (run_dir / "paper/tables" / table).stat().st_size > 0
+    assert 'id="tiny-banner"' in (run_dir / "paper/report.html").read_text()
+
+
+def test_logs_are_clean_lines(run_dir):
+    """tqdm bars (ours and the libraries') write lines, not carriage returns, into the rules' logs."""
+    logs = sorted((run_dir.parent / "logs").rglob("*.log"))
+    assert len(logs) > 10
+    assert [p.name for p in logs if b"\r" in p.read_bytes()] == []
+    train = (run_dir.parent / "logs/train/tiny-s1.log").read_text()
+    assert "steps/s, ETA" in train
+
+
+def test_snakemake_report_shows_the_claims(run_dir):
+    """`snakemake --report` (make report): the claims report inline, tables and figures in the paper's categories."""
+    import base64
+    import re
+
+    out = run_dir.parent / "snakemake-report.html"
+    proc = snakemake(run_dir.parent, "--report", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    page = out.read_text()
+    for category in ("Data", "Selection", "Training", "Test-time scaling", "Claims"):
+        assert f'"{category}"' in page, category
+    # every result is embedded as a data URI; the claims report among them, whole (figures inlined)
+    embedded = [base64.b64decode(m) for m in re.findall(r"data:text/html;charset=utf8;base64,([A-Za-z0-9+/=]+)", page)]
+    claims = [b for b in embedded if b"s1kit claims report" in b]
+    assert claims and b"data:image/png;base64," in claims[0] and b'id="summary-table"' in claims[0]
+    assert "composition-s1K" in page and "thinking-lengths-s1K" in page
 
 
 def test_rerun_is_a_no_op(run_dir):
