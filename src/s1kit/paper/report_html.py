@@ -16,9 +16,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from s1kit.paper.layout import Grid, anchor, decimals_of, fmt, fmt_delta, grids, status_counts
+from s1kit.paper.layout import STATUSES, Grid, anchor, decimals_of, fmt, fmt_delta, grids, status_counts
 
-STATUSES = ("match", "within tolerance", "off", "not run", "cited", "error")
 SHORT = {"match": "match", "within tolerance": "within tol.", "off": "off", "not run": "not run",
          "cited": "cited", "error": "error", "tiny": "tiny"}
 CLS = {"match": "match", "within tolerance": "within", "off": "off", "not run": "notrun", "cited": "cited",
