@@ -141,6 +141,7 @@ def test_snakemake_report_shows_the_claims(run_dir):
     # every result is embedded as a data URI; the claims report among them, whole (figures inlined)
     embedded = [base64.b64decode(m) for m in re.findall(r"data:text/html;charset=utf8;(?:filename=[^;]+;)?base64,([A-Za-z0-9+/=]+)", page)]
     claims = [b for b in embedded if b"s1kit claims report" in b]
+    assert len(claims[0]) < 1_500_000  # Chromium shows data URIs up to 2 MB (base64: 4/3 of the page)
     assert claims and b"data:image/png;base64," in claims[0] and b'id="summary-table"' in claims[0]
     assert "composition-s1K" in page and "thinking-lengths-s1K" in page
 
