@@ -124,7 +124,8 @@ def agreement_table(verdicts) -> str:
         c["n"] += 1
         c["agree_fork"] += f == kf
         c["agree_kit"] += f == kk
-    lines = ["| class | n | agree (scoring: fork) | disagree (scoring: fork) | agree (scoring: kit) | disagree (scoring: kit) |",
+    lines = ["| class | n | agree (scoring: fork) | disagree (scoring: fork) | agree (scoring: kit) "
+             "| disagree (scoring: kit) |",
              "|---|---|---|---|---|---|"]
     for cls in sorted(rows):
         c = rows[cls]

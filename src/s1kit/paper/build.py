@@ -78,7 +78,8 @@ def _tables(evals: pd.DataFrame, results_dir: Path, out: Path) -> list[tuple[str
              "per model and setting.",
              latex=(tables.accuracy_only(pair[1]), "Accuracy (%) ± standard error (where the run has it) per model "
                     "and setting; average thinking tokens are in results.csv and results.md."))
-    caption = (f"Control (% within budget), Scaling (slope of accuracy per doubling of thinking tokens) and "
+    caption = ("Control (% of runs whose average thinking is within the run's budget), "
+               "Scaling (slope of accuracy per doubling of thinking tokens) and "
                f"Performance (best accuracy, %) per method; metrics from {metrics.SOURCE}.")
     pair = tables.scaling_methods_table(evals)
     short, legend = tables.scaling_methods_latex(pair[1])
