@@ -39,9 +39,11 @@ test-fast: $(STAMP)
 test-slurm: $(STAMP)
 	bash tests/slurm/run.sh
 
-# Snakemake's self-contained HTML report of the last run: the paper outputs with captions.
+# Snakemake's self-contained HTML report of the last run: the claims report, tables and
+# figures with their captions, in the paper's categories (docs/report.md).
 report: $(STAMP)
 	$(BIN)/snakemake --report results/paper/snakemake-report.html
+	@echo "report: results/paper/snakemake-report.html (the claims report alone: results/paper/report.html)"
 
 # Snakemake's linter (tests/test_lint.py runs it too) and the formatter's check (settings in
 # pyproject.toml [tool.snakefmt]; `$(BIN)/snakefmt Snakefile workflow` applies them).

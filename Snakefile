@@ -35,6 +35,24 @@ else:
                            + [dict(workflow.config_settings.config or {})])
 
 
+# Before any job (not in the jobs of a running workflow, which parse this file again):
+# - a lock left by a Snakemake killed mid-run is cleared when its owner (this host) is dead
+#   and no other Snakemake runs here, else the one command that clears it is printed;
+# - result files that differ from their provenance sha256 (truncated, edited) stop the run
+#   with the files named, before Snakemake deletes anything downstream (s1kit.integrity).
+if workflow.exec_mode.name == "DEFAULT":
+    import sys
+    from s1kit import integrity, locks
+
+    _lock_msg = locks.check(".", "the same snakemake command")
+    if _lock_msg:
+        print(_lock_msg, file=sys.stderr)
+    if not locks.snakemake_processes("."):  # a running workflow may be writing results now
+        _bad = integrity.verify(".")
+        if _bad:
+            raise integrity.CorruptResult(integrity.message(_bad))
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/collect.smk"
 include: "workflow/rules/models.smk"

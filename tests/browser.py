@@ -32,7 +32,7 @@ addEventListener('load', () => {
   const rows = summary ? [...summary.querySelectorAll('tbody tr')].map(tr =>
     [...tr.children].map(c => c.textContent.trim())) : [];
   const heads = summary ? [...summary.querySelectorAll('thead th')].map(c => c.textContent.trim()) : [];
-  const out = {viewport: [vw, vh], docScrollWidth: doc.scrollWidth, tables,
+  const out = {viewport: [vw, vh], docScrollWidth: doc.scrollWidth, docScrollHeight: doc.scrollHeight, tables,
                summaryBottom: sb ? Math.round(sb.bottom) : null, summaryHeads: heads, summaryRows: rows,
                banner: !!document.querySelector('#tiny-banner')};
   const pre = document.createElement('pre'); pre.id = 's1kit-measure';

@@ -61,7 +61,8 @@ def math_items(math500: list[dict], aime24: list[dict]) -> list[Item]:
         add("several_answer_lines", kind, f"{THINK}{ANS}Answer: 1000001\nOn reflection that is wrong.\nAnswer: {g}", g)
         add("answer_in_thinking_and_section", kind, f"{THINK}Answer: 1000001 maybe\n{ANS}Answer: {g}", g)
         add("plain_no_markers", kind, f"We compute step by step. The final answer is $\\boxed{{{g}}}$.", g)
-        add("missing_answer_section", kind, f"{THINK}So the answer should be \\boxed{{{g}}}. Let me double check", g, False)
+        cut = f"{THINK}So the answer should be \\boxed{{{g}}}. Let me double check"
+        add("missing_answer_section", kind, cut, g, False)
         add("truncated_answer", kind, f"{THINK}{ANS}The answer is $\\boxed{{{g}", g, False)
     for g in ints[:40]:
         add("boxed_no_braces", "math", f"{THINK}{ANS}So $\\boxed {g}$.", g)
@@ -91,6 +92,9 @@ GPQA_FORMS = {
     "gpqa_bold": (ANS + "**Answer: @**", True),
     "gpqa_sentence_then_article": (ANS + "The answer is @. A careful check confirms it.", True),
     "gpqa_only_letter_line": (ANS + "@", True),
+    "gpqa_final_answer_forced": ("\n" + ANS + "Final Answer: @", True),
+    "gpqa_option_word": (ANS + "The correct option is @.", True),
+    "gpqa_letter_first_then_text": (ANS + "(@) 4.2 m is the answer.", True),
     "gpqa_missing_letter": (ANS + "I cannot decide between the options.", False),
     "gpqa_missing_answer_section": ("The answer is \\boxed{@} but let me verify", False),
     "gpqa_truncated": (ANS + "The answer is $\\boxed{", False),

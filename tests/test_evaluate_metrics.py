@@ -42,6 +42,7 @@ def test_control_is_per_run_average_within_budget():
 
 def test_step_and_class_conditional_constraints():
     assert run_bounds("sccbf-64") == ("avg_thinking_steps", None, 64)
+    assert run_bounds("kit.rs-3500") == run_bounds("fork.rs-3500") == ("avg_thinking_tokens", None, 3500)
     assert run_control("scc-16", {"avg_thinking_tokens": 900, "avg_thinking_steps": 20}) == 0.0
     assert run_control("scc-32", {"avg_thinking_tokens": 9000, "avg_thinking_steps": 31.5}) == 1.0
     # Class-conditional: short at most, long at least the reference run's thinking.

@@ -1,4 +1,4 @@
-"""The kit's scoring beside the official fork's task code, on a corpus of 964 responses.
+"""The kit's scoring beside the official fork's task code, on a corpus of 1,000 responses.
 
 The fork's own ``process_results`` (eval/lm-evaluation-harness/lm_eval/tasks/aime/utils.py,
 openai_math/utils.py, gpqa/openai/utils.py at 77272c6, loaded from ../shared/official-s1)
@@ -46,6 +46,7 @@ pytestmark = pytest.mark.skipif(
 JUDGE_CLASSES = {
     "trailing_text", "trailing_newline", "several_answer_lines", "equivalent_decimal", "latex_fraction_forms",
     "gpqa_parenthesised", "gpqa_boxed_text", "gpqa_letter_and_content", "gpqa_bold", "gpqa_sentence_then_article",
+    "gpqa_option_word", "gpqa_letter_first_then_text",
 }
 # Classes the switch exists for: the kit's kit scoring differs from the fork on purpose.
 SWITCH_CLASSES = {"missing_answer_section", "gpqa_missing_answer_section", "gpqa_missing_letter", "gpqa_truncated"}
@@ -123,7 +124,8 @@ def agreement_table(verdicts) -> str:
         c["n"] += 1
         c["agree_fork"] += f == kf
         c["agree_kit"] += f == kk
-    lines = ["| class | n | agree (scoring: fork) | disagree (scoring: fork) | agree (scoring: kit) | disagree (scoring: kit) |",
+    lines = ["| class | n | agree (scoring: fork) | disagree (scoring: fork) | agree (scoring: kit) "
+             "| disagree (scoring: kit) |",
              "|---|---|---|---|---|---|"]
     for cls in sorted(rows):
         c = rows[cls]

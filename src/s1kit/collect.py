@@ -86,7 +86,7 @@ def write_source(name: str, out: str | Path, quarantine_out: str | Path, *, n: i
     else:
         kwargs = {}
         if eval_paths:
-            kwargs["eval_questions"] = [q for _, q in eval_questions(eval_paths)]
+            kwargs["eval_questions"] = [q for _, q in eval_questions(_checked(eval_paths))]
         if n is None:
             raise ValueError(f"synthetic source {name!r} needs a question count (collect.sources.{name})")
         raw = [from_record(r) for r in SOURCES.get(name)(n, seed, **kwargs)]
@@ -327,6 +327,16 @@ class _Pool:
         self.tmp.unlink(missing_ok=True)
 
 
+def _checked(paths: list[str | Path]) -> list[str | Path]:
+    """The kit's own eval-set files, each refused (named) if changed since it was produced:
+    their reader skips bad rows, which would hide a truncated file (s1kit.integrity)."""
+    from s1kit.integrity import check_file
+
+    for p in paths:
+        check_file(p)
+    return list(paths)
+
+
 def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_pool: str | Path,
                out_funnel: str | Path, contaminated_out: str | Path, duplicates_out: str | Path,
                quarantine_paths: list[str | Path] = (), config: CollectConfig = CollectConfig(),
@@ -343,7 +353,7 @@ def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_po
     """
     sem = semantics(config.semantics)
     keep = sem.keep_list(Path(official_collect) if official_collect else None)
-    index = NgramIndex(eval_questions(eval_paths), n=config.ngram, short=sem.short_texts)
+    index = NgramIndex(eval_questions(_checked(eval_paths)), n=config.ngram, short=sem.short_texts)
     quarantine = _quarantine_counts(list(quarantine_paths))
     funnel: dict[str, dict] = {}
     pool = _Pool(funnel, out_pool)

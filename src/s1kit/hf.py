@@ -34,6 +34,8 @@ def load_model(model_dir: str | Path, dtype: str = "float32"):
 
 
 def save_model(model, tokenizer, out_dir: str | Path, separate_tokenizer: bool = True) -> None:
-    out_dir = Path(out_dir)
-    model.save_pretrained(str(out_dir))
-    tokenizer.save_pretrained(str(out_dir / TOKENIZER_SUBDIR if separate_tokenizer else out_dir))
+    from s1kit.records import atomic_dir
+
+    with atomic_dir(out_dir) as tmp:  # renamed to out_dir once complete
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp / TOKENIZER_SUBDIR if separate_tokenizer else tmp))

@@ -6,9 +6,11 @@ A question record (DESIGN.md): id = question_hash(question), question, solution
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,6 +56,24 @@ def atomic_write(path: str | Path, write) -> None:
         raise
 
 
+@contextlib.contextmanager
+def atomic_dir(path: str | Path):
+    """Yield a temporary sibling directory to fill; it replaces ``path`` only on success, so a
+    failed or killed writer never leaves half a directory (a model) under the final name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    os.chmod(tmp, 0o777 & ~_UMASK)
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
@@ -64,6 +84,9 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Every line's JSON value; a line that is not UTF-8 or not JSON is an error naming file and line."""
+    from s1kit.integrity import check_file
+
+    check_file(path)  # a result changed since it was produced is named, not read
     rows = []
     with open(path, "rb") as fh:
         for n, raw in enumerate(fh, 1):
@@ -84,7 +107,11 @@ def write_table(path: str | Path, rows: list[dict[str, Any]] | pa.Table, schema:
 
 
 def read_table(path: str | Path, required: Iterable[str] = ()) -> pa.Table:
-    """Read a parquet file; a missing required column is an error naming the file and column."""
+    """Read a parquet file; a missing required column is an error naming the file and column,
+    and so is a result file changed since it was produced (s1kit.integrity)."""
+    from s1kit.integrity import check_file
+
+    check_file(path)
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowInvalid) as e:

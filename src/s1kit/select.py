@@ -2,11 +2,11 @@
 
 s1K follows the official notebook (data/filter.ipynb cell 4 (no_nans) to cell 22
 (sampled_geminiall)): the feature filter, the format filters, the difficulty filter, the
-benchmark-related preselection, then domain-diverse
-sampling (uniform over domains until `uniform_until` questions are selected, then weighted
-by the benchmark questions' domains) with 2^-rank length weighting inside a domain (rank 0
-= longest thinking) and removal of exhausted domains. `domain_sampling: uniform` gives the
-paper text's variant (uniform throughout).
+benchmark-related preselection, then domain-diverse sampling (uniform over domains until
+`uniform_until` questions are selected, then weighted by the benchmark questions'
+domains) with 2^-rank length weighting inside a domain (rank 0 = longest thinking) and
+removal of exhausted domains. `domain_sampling: uniform` gives the paper text's variant
+(uniform throughout).
 
 `select.semantics` picks one of two rule sets (RULES), resolved once per config:
 
@@ -78,7 +78,8 @@ NOTEBOOK_ENUMERATION = re.compile(r"p[1-9]\d{0,2}\.")
 @dataclass(frozen=True)
 class BenchmarkSource:
     pattern: str = field(metadata={"help": "regex on source_type (case-insensitive under semantics kit)"})
-    weight: float = field(default=1.0, metadata={"help": "weight of its domains after uniform_until"})
+    weight: float = field(default=1.0, metadata={
+        "help": "kit: added to a domain per preselected row; notebook: its total relative to the weight-1.0 one"})
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ if HUB_NAMES:
             names=HUB_NAMES,
             lock=HUB_LOCK,
             dest=hub_dest,
-            manifests=lambda wildcards, output: os.path.dirname(output[0]),
+            manifests=lambda wildcards, output: str(Path(output[0]).parent),
             mirror=["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else [],
         log:
             "logs/collect/fetch.log",

@@ -29,7 +29,7 @@ rule review_fetch:
         names=REVIEW_SOURCES,
         lock=HUB_LOCK,
         dest=hub_dest,
-        manifests=lambda wildcards, output: os.path.dirname(output[0]),
+        manifests=lambda wildcards, output: str(Path(output[0]).parent),
         mirror=["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else [],
     log:
         "logs/review/fetch.log",
@@ -57,7 +57,7 @@ if "grade" in REVIEW:
             claims=as_json(REVIEW["grade"].get("claims") or {}),
             unit=REVIEW_COUNT,
             tokenizer=review_tokenizer_flag,
-            out_dir=lambda wildcards, output: os.path.dirname(output.csv),
+            out_dir=lambda wildcards, output: str(Path(output.csv).parent),
         log:
             "logs/review/grade.log",
         container:
@@ -86,7 +86,7 @@ if "select" in REVIEW:
             domain=REVIEW["select"].get("domain_column", "cot_type"),
             unit=REVIEW_COUNT,
             tokenizer=review_tokenizer_flag,
-            out_dir=lambda wildcards, output: os.path.dirname(output.json),
+            out_dir=lambda wildcards, output: str(Path(output.json).parent),
         log:
             "logs/review/select.log",
         container:

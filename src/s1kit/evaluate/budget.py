@@ -289,12 +289,13 @@ def _fork_sampling(sampling: dict[str, Any], do_sample: Any) -> dict[str, Any]:
     return sampling
 
 
-# What each semantics assumes where a gen kwarg is absent, and how it reads do_sample.
-# Fork: eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:241 (thinking_n_ignore): None when unset,
-# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:242 (thinking_n_ignore_str): no string when unset,
-# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:271 (sampling_params_thinking): max_gen_toks without max_tokens_thinking;
-# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:286 (rejection_sample) loops without a cap, so the fork semantics keeps only a safety
-# cap on rounds.
+# What each semantics assumes where a gen kwarg is absent, and how it reads do_sample. The fork:
+# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:241 (thinking_n_ignore): None when unset;
+# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:242 (thinking_n_ignore_str): no string;
+# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:271 (sampling_params_thinking): no
+# max_tokens_thinking means max_gen_toks;
+# eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:286 (rejection_sample): no cap, so
+# the fork semantics keeps only a safety cap on rounds.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "kit": {"sampling": _kit_sampling, "budget": lambda max_gen_toks: AUTO, "n_ignore": 0,
             "n_ignore_str": "Wait", "max_tries": 64},
@@ -415,8 +416,8 @@ def run_kit(
     context_length: int,
     eos_ids: Sequence[int] = (),
 ) -> list[BudgetRecord]:
-    """The kit's semantics: run thinking (with budget, "Wait" rounds or rejection sampling) then the answer, for
-    all prompts in lock step; one ``generate`` call per round. ``eos_ids`` are extra stop
+    """The kit's semantics: run thinking (with budget, "Wait" rounds or rejection sampling)
+    then the answer, for all prompts in lock step; one ``generate`` call per round. ``eos_ids`` are extra stop
     ids (e.g. a model's generation-config eos) besides the ``until`` strings."""
     start, end = codec.ids(cfg.thinking_start), codec.ids(cfg.thinking_end)
     end_forced = codec.ids(cfg.thinking_end + cfg.final_answer)

@@ -45,7 +45,9 @@ def within(value: float, lo: float | None = None, hi: float | None = None) -> bo
 
 def run_bounds(setting: str, reference_tokens: float | None = None) -> tuple[str, float | None, float | None]:
     """(measure, min, max) of one run's Control constraint, from its setting name.
-    ``reference_tokens``: the :data:`CCC_REFERENCE` run's average thinking tokens (ccc only)."""
+    ``reference_tokens``: the :data:`CCC_REFERENCE` run's average thinking tokens (ccc only).
+    A ``kit.`` / ``fork.`` prefix (the semantics the run used) does not change the bounds."""
+    setting = setting.removeprefix("kit.").removeprefix("fork.")
     if m := _BUDGETED.match(setting):
         return TOKENS, None, int(m.group(2))
     if m := _STEPPED.match(setting):
@@ -62,7 +64,8 @@ def run_control(setting: str, measures: Mapping[str, float | None], reference_to
     (no measure recorded, or a ccc run without its reference run)."""
     measure, lo, hi = run_bounds(setting, reference_tokens)
     value = measures.get(measure)
-    if value is None or math.isnan(value) or (setting.startswith("ccc-") and reference_tokens is None):
+    is_ccc = setting.removeprefix("kit.").removeprefix("fork.").startswith("ccc-")
+    if value is None or math.isnan(value) or (is_ccc and reference_tokens is None):
         return math.nan
     return 1.0 if within(value, lo, hi) else 0.0
 

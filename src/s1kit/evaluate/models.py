@@ -12,15 +12,16 @@ the response. The controller's record for each request (thinking_tokens, wait_ro
 forced_end, tries, budget, ...) goes to a side table on the model, ``lm.s1_records``:
 ``{(task_name, doc_id): [record dict, ...]}`` in lm-eval's request order (one per repeat),
 for the last ``generate_until`` call (lm-eval makes one per run).
+``run.run_eval`` joins it with the logged samples by (task, doc_id). A ``CachingLM``
+(``use_cache``) would skip ``generate_until`` on cache hits and leave no record; run_eval
+does not use it.
 
 Semantics: the model argument ``semantics`` (``kit``, the default, or ``fork``; ``s1kit
 evaluate --semantics``) picks the controller (``budget.run_budget_forcing``) and how requests
 are batched (``BATCHING``): ``fork`` left-truncates, orders and batches the contexts as the
-fork's ``generate_until`` (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:500 (generate_until)) so that its "auto" budget and its
-rejection-sampling rounds see the same batches.
-``run.run_eval`` joins it with the logged samples by (task, doc_id). A ``CachingLM``
-(``use_cache``) would skip ``generate_until`` on cache hits and leave no record; run_eval
-does not use it.
+fork's ``generate_until``
+(eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:500 (generate_until)) so that
+its "auto" budget and its rejection-sampling rounds see the same batches.
 """
 
 from __future__ import annotations
@@ -94,9 +95,12 @@ def _kit_batches(idx, prompts, contexts, cfg: BudgetConfig, context_length: int,
 
 
 def _fork_batches(idx, prompts, contexts, cfg: BudgetConfig, context_length: int, batch_size: int | None):
-    """eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:514 (_collate_gen): longest first, ties by context text;
-    eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:572 (max_ctx_len): contexts left-truncated to ``max_length - max_gen_toks`` tokens (nothing kept at 0, as in
-    Python's ``x[-0:]``); ``--batch_size auto`` (None) is one batch per gen kwargs group."""
+    """The fork's order and truncation: longest first, ties by context text
+    (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:514 (_collate_gen)); contexts
+    cut to their last ``max_length - max_gen_toks`` tokens
+    (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:572 (max_ctx_len)), as Python
+    slices: 0 keeps everything (``x[-0:]``), a negative value drops the first tokens;
+    ``--batch_size auto`` (None) is one batch per gen kwargs group."""
     idx = sorted(idx, key=lambda i: (-len(prompts[i]), contexts[i]))
     keep = context_length - cfg.max_gen_toks
     cut = [prompts[i][-keep:] for i in idx]

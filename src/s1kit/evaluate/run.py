@@ -268,9 +268,10 @@ def _control(setting: Setting, rows: list[dict]) -> float | None:
     from s1kit.evaluate.metrics import STEPS, TOKENS, run_control, within
 
     tokens = sum(r["thinking_tokens"] for r in rows) / len(rows)
-    if setting.name.startswith("ccc-"):
+    base = setting.name.removeprefix("kit.").removeprefix("fork.")
+    if base.startswith("ccc-"):
         return None
-    if setting.max_tokens is None and not setting.name.startswith(("scc-", "sccbf-")):
+    if setting.max_tokens is None and not base.startswith(("scc-", "sccbf-")):
         budget = sum(r["budget"] for r in rows) / len(rows)
         return 1.0 if within(tokens, setting.min_tokens, budget) else 0.0
     return run_control(setting.name, {TOKENS: tokens, STEPS: _avg_steps(rows)})

@@ -50,6 +50,7 @@ PRICES: dict[str, dict[str, float]] = {
     "gpt-4o-mini": {"input": 0.15, "output": 0.60},
 }
 
+
 def cost_usd(model: str, usage: dict[str, int], prices: dict[str, dict[str, float]]) -> float:
     """Dollars for one call. Prompt-cache reads cost ``cached_input`` (default 0.1x input, as
     Anthropic's), cache writes ``cache_write`` (default 1.25x input)."""

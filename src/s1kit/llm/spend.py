@@ -25,6 +25,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 TOTAL_ENV = "S1KIT_LLM_MAX_COST_USD"
@@ -61,11 +62,11 @@ def results_root(ledger_path: str | Path | None) -> Path | None:
 
 
 class LedgerMeter:
-    """Priced usage per request key across the ledgers under ``root``, read incrementally."""
+    """Priced usage per request key across the ledgers under ``root``, read incrementally and
+    handed to ``note(key, dollars)``."""
 
-    def __init__(self, root: Path):
-        self.root = root
-        self.priced: dict[str, float] = {}
+    def __init__(self, root: Path, note: Callable[[str, float], None]):
+        self.root, self.note = root, note
         self._files: dict[Path, tuple[int, int, int]] = {}  # path -> (inode, mtime_ns, offset)
         self._last = 0.0
 
@@ -103,13 +104,14 @@ class LedgerMeter:
                 key = rec["key"]
             except (ValueError, KeyError, TypeError):
                 continue
-            price = rec.get("priced_usd", rec.get("cost_usd")) or 0.0
-            self.priced[key] = max(self.priced.get(key, 0.0), float(price))
+            self.note(key, float(rec.get("priced_usd", rec.get("cost_usd")) or 0.0))
         return offset + end
 
 
 class Budget:
-    """The stage's and the run's caps, and the spend counted against them (thread-safe)."""
+    """The stage's and the run's caps, and the spend counted against them (thread-safe).
+    Sums are kept as keys come in, so a check costs the same at the first request and the
+    59,000th."""
 
     def __init__(self, stage_cap: float | None, stage_key: str, total_cap: float | None = None,
                  ledger_root: Path | None = None):
@@ -117,35 +119,46 @@ class Budget:
             if cap is not None and cap < 0:
                 raise ValueError(f"config {key}: must be >= 0, got {cap}")
         self.stage_cap, self.stage_key, self.total_cap = stage_cap, stage_key, total_cap
-        self.meter = LedgerMeter(ledger_root) if total_cap is not None and ledger_root is not None else None
-        self.own: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self.own: dict[str, float] = {}  # this stage's answers
+        self.run: dict[str, float] = {}  # every answer in the run's ledgers, this stage's included
+        self._own_sum = self._run_sum = 0.0
+        self.meter = LedgerMeter(ledger_root, self._note_run) \
+            if total_cap is not None and ledger_root is not None else None
+        self._lock = threading.RLock()
 
     @property
     def active(self) -> bool:
         return self.stage_cap is not None or self.total_cap is not None
 
+    def _note_run(self, key: str, priced: float) -> None:
+        old = self.run.get(key, 0.0)
+        if priced > old:
+            self.run[key] = priced
+            self._run_sum += priced - old
+
     def add(self, key: str, priced: float) -> None:
         with self._lock:
-            self.own[key] = max(self.own.get(key, 0.0), priced)
+            old = self.own.get(key, 0.0)
+            if priced > old:
+                self.own[key] = priced
+                self._own_sum += priced - old
+            self._note_run(key, priced)
 
     def stage_spent(self) -> float:
-        return sum(self.own.values())
+        return self._own_sum
 
     def total_spent(self) -> float:
-        if self.meter is None:
-            return self.stage_spent()
-        return sum({**self.meter.priced, **self.own}.values())
+        return self._run_sum
 
     def admit(self) -> bool:
         """May one more request be sent?"""
         with self._lock:
-            if self.stage_cap is not None and self.stage_spent() >= self.stage_cap:
+            if self.stage_cap is not None and self._own_sum >= self.stage_cap:
                 return False
             if self.total_cap is not None:
                 if self.meter is not None:
                     self.meter.refresh()
-                if self.total_spent() >= self.total_cap:
+                if self._run_sum >= self.total_cap:
                     return False
             return True
 
@@ -158,7 +171,8 @@ class Budget:
                          f"${max(0.0, self.stage_cap - spent):.4f} left")
         if self.total_cap is not None:
             if self.meter is not None:
-                self.meter.refresh(force=True)
+                with self._lock:
+                    self.meter.refresh(force=True)
             spent = self.total_spent()
             lines.append(f"{TOTAL_KEY} = ${self.total_cap:.4f}: spent ${spent:.4f} in this run's ledgers, "
                          f"${max(0.0, self.total_cap - spent):.4f} left")

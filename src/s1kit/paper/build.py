@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import io
 import sys
 from pathlib import Path
 
@@ -77,7 +78,8 @@ def _tables(evals: pd.DataFrame, results_dir: Path, out: Path) -> list[tuple[str
              "per model and setting.",
              latex=(tables.accuracy_only(pair[1]), "Accuracy (%) ± standard error (where the run has it) per model "
                     "and setting; average thinking tokens are in results.csv and results.md."))
-    caption = (f"Control (% within budget), Scaling (slope of accuracy per doubling of thinking tokens) and "
+    caption = ("Control (% of runs whose average thinking is within the run's budget), "
+               "Scaling (slope of accuracy per doubling of thinking tokens) and "
                f"Performance (best accuracy, %) per method; metrics from {metrics.SOURCE}.")
     pair = tables.scaling_methods_table(evals)
     short, legend = tables.scaling_methods_latex(pair[1])
@@ -115,9 +117,22 @@ def _figures(evals: pd.DataFrame, results_dir: Path, out: Path, tiny: bool) -> l
     return built
 
 
+INLINE_WIDTH = 1100  # px of an inlined figure: the report shows figures at most ~1200 px wide
+
+
 def data_uri(png: Path) -> str:
-    """A PNG as a ``data:`` URI."""
-    return "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+    """A PNG as a ``data:`` URI, scaled down to INLINE_WIDTH and 64 colours: the 300 dpi files would make
+    the page too big for ``snakemake --report``, which shows it from a data URI (Chromium caps URLs at
+    2 MB). Pillow comes with matplotlib."""
+    from PIL import Image
+
+    with Image.open(png) as im:
+        small = im.convert("RGB")
+        if small.width > INLINE_WIDTH:
+            small = small.resize((INLINE_WIDTH, round(small.height * INLINE_WIDTH / small.width)), Image.LANCZOS)
+        buf = io.BytesIO()
+        small.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def run(results_dir: Path, out_dir: Path, eval_paths: list[Path] | None = None, claims_path: Path | None = None,

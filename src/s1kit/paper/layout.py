@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+STATUSES = ("match", "within tolerance", "off", "not run", "cited", "error")  # see s1kit.paper.report
 # id prefix -> (indices of the row parts, indices of the column parts); default: row = the
 # middle parts, column = the last part. "s1K" puts the dataset (s1K, s1K-1.1) in the column.
 _LAYOUT: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {

@@ -25,7 +25,7 @@ import pandas as pd
 
 from s1kit.paper.claims import Claim, FieldError, RowNotFound, resolve_field
 from s1kit.paper.io import write_csv, write_text
-from s1kit.paper.layout import decimals_of, fmt, fmt_delta, grids
+from s1kit.paper.layout import STATUSES, decimals_of, fmt, fmt_delta, grids
 from s1kit.paper.layout import status_counts as layout_counts
 from s1kit.paper.render import to_markdown
 from s1kit.paper.report_html import report_html as report_html_page
@@ -33,7 +33,6 @@ from s1kit.paper.report_html import report_html as report_html_page
 COLUMNS = ["claim_id", "table", "description", "kind", "paper_value", "versions", "unit", "target", "field",
            "tolerance", "reproduced_value", "compared_to", "delta", "status", "rebuild", "tiny_target",
            "tiny_value", "tiny_note", "note", "semantics", "stack"]
-STATUSES = ("match", "within tolerance", "off", "not run", "cited", "error")
 TINY_NOTE = "tiny default run — not a paper number"
 EPS = 1e-9  # rounding noise: 93.2 - 93.0 is 0.2000000000000028
 
@@ -244,11 +243,13 @@ def report_markdown(frame: pd.DataFrame, header: str, sections: Sequence[tuple[s
     counts = ", ".join(f"{n} {s}" for s, n in status_counts(frame).items())
     out = ["# s1kit claims report", "", header, ""]
     if tiny:
-        out += [f"> **Tiny default run.** {TINY_NOTE}: the tiny values are laid out like the paper's tables and "
+        out += ["> **Tiny default run.** These are the tiny demo's numbers, laid out like the paper's tables and "
                 "never compared with the paper.", ""]
     out += [f"{len(frame)} claims: {counts}.", ""]
     shown = [s for s in STATUSES if (frame["status"] == s).any()]
-    summary = pd.DataFrame([{"Paper table": t, "claims": sum(c.values()), **{s: c[s] for s in shown}}
+    summary = pd.DataFrame([{"Paper table": t, "claims": sum(c.values()), **{s: c[s] for s in shown},
+                             **({"tiny values": int(((frame["table"] == t) & (frame["tiny_value"] != "")).sum())}
+                                if tiny else {})}
                             for t, c in layout_counts(frame, STATUSES)])
     out += [to_markdown(summary)]
     for grid in grids(frame):

@@ -16,9 +16,8 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from s1kit.paper.layout import Grid, anchor, decimals_of, fmt, fmt_delta, grids, status_counts
+from s1kit.paper.layout import STATUSES, Grid, anchor, decimals_of, fmt, fmt_delta, grids, status_counts
 
-STATUSES = ("match", "within tolerance", "off", "not run", "cited", "error")
 SHORT = {"match": "match", "within tolerance": "within tol.", "off": "off", "not run": "not run",
          "cited": "cited", "error": "error", "tiny": "tiny"}
 CLS = {"match": "match", "within tolerance": "within", "off": "off", "not run": "notrun", "cited": "cited",
@@ -27,11 +26,10 @@ CLS = {"match": "match", "within tolerance": "within", "off": "off", "not run": 
 # other column (added later) follows under its own name.
 DETAILS = [("claim_id", "claim"), ("description", "what"), ("paper_value", "paper value"),
            ("versions", "paper versions"), ("compared_to", "compared with"), ("unit", "unit"),
-           ("tolerance", "tolerance"), ("reproduced_value", "reproduced (unrounded)"), ("delta", "delta"),
-           ("status", "status"), ("target", "target file"), ("field", "field"), ("rebuild", "rebuild"),
+           ("tolerance", "tolerance"), ("reproduced_value", "reproduced (unrounded)"), ("target", "target file"), ("field", "field"), ("rebuild", "rebuild"),
            ("tiny_target", "tiny target"), ("tiny_value", "tiny value"), ("tiny_note", "tiny note"),
            ("note", "note")]
-HIDDEN = {"table", "kind"}
+HIDDEN = {"table", "kind", "status", "delta"}  # shown in the cell itself
 
 CSS = """
 :root{--match:#1a7f37;--within:#6f8f00;--off:#cf222e;--notrun:#8c959f;--cited:#0969da;--error:#bc4c00;
@@ -69,7 +67,9 @@ td.c-error{background:#fff1e5}td.c-tiny{background:#fbefff}
 .p{color:var(--muted);font-size:12px;font-variant-numeric:tabular-nums}
 details>summary{cursor:pointer;list-style:none}details>summary::-webkit-details-marker{display:none}
 details[open]>summary{border-bottom:1px dashed var(--line);padding-bottom:3px}
-.more{font-size:12px;padding-top:4px}.more dt{color:var(--muted);margin-top:3px}.more dd{margin:0}
+.more{font-size:12px;padding-top:4px;margin:0;display:grid;grid-template-columns:max-content minmax(0,1fr);
+gap:1px 8px}.more dt{color:var(--muted)}.more dd{margin:0;min-width:0}.more .wide{grid-column:1/-1}
+.more dd.wide{margin-bottom:3px}
 .more pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:11px;background:#f6f8fa;padding:4px;margin:2px 0}
 .legend span{margin-right:10px}
 .built{font-size:13px}.built td,.built th{padding:2px 6px}
@@ -131,9 +131,10 @@ def _details(rec: Mapping[str, object], provenance: str) -> str:
         text = _e(value)
         if lab in ("rebuild", "target file", "field", "claim", "tiny target"):
             text = f"<code>{text}</code>"
-        out.append(f"<dt>{_e(lab)}</dt><dd>{text}</dd>")
+        wide = ' class="wide"' if len(str(value)) > 14 else ""  # long values under their label, short beside
+        out.append(f"<dt{wide}>{_e(lab)}</dt><dd{wide}>{text}</dd>")
     if provenance:
-        out.append(f"<dt>provenance</dt><dd><pre>{_e(provenance)}</pre></dd>")
+        out.append(f'<dt class="wide">provenance</dt><dd class="wide"><pre>{_e(provenance)}</pre></dd>')
     return '<dl class="more">' + "".join(out) + "</dl>"
 
 
@@ -167,7 +168,7 @@ def cell_html(rec: Mapping[str, object], tiny: bool, provenance: str = "") -> st
 
 def grid_html(grid: Grid, tiny: bool, provenance: Mapping[str, str]) -> str:
     """A paper table as the paper lays it out; empty columns never exist (see layout.grids)."""
-    first = 22 if len(grid.columns) > 3 else 28
+    first = 16 if len(grid.columns) > 3 else 20
     cols = f'<colgroup><col style="width:{first}%">' + "<col>" * len(grid.columns) + "</colgroup>"
     head = "<th></th>" + "".join(f"<th>{_e(c)}</th>" for c in grid.columns)
     rows = []

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from s1kit.hf import TOKENIZER_SUBDIR, load_tokenizer, tokenizer_path
 from s1kit.progress import eta_text
-from s1kit.records import atomic_write_text, read_table
+from s1kit.records import atomic_dir, atomic_write_text, read_table
 from s1kit.sft.format import IGNORE_INDEX, chat_text, thinking_spans, tokenize_masked
 
 FSDP_STRATEGIES = ("full_shard", "shard_grad_op", "hybrid_shard")
@@ -593,8 +593,9 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         unwrapped = accelerator.unwrap_model(model)
         unwrapped.config.use_cache = use_cache
         separate = tokenizer_path(model_dir).endswith(TOKENIZER_SUBDIR)
-        unwrapped.save_pretrained(str(out_dir / "model"), state_dict=state_dict)
-        tokenizer.save_pretrained(str(out_dir / "model" / TOKENIZER_SUBDIR if separate else out_dir / "model"))
+        with atomic_dir(out_dir / "model") as tmp:  # renamed to model/ once complete
+            unwrapped.save_pretrained(str(tmp), state_dict=state_dict)
+            tokenizer.save_pretrained(str(tmp / TOKENIZER_SUBDIR if separate else tmp))
         atomic_write_text(out_dir / "metrics.json", json.dumps(metrics, indent=2))
         if cfg.push_to_hub:
             _push(out_dir / "model", cfg.push_to_hub)
