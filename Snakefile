@@ -17,6 +17,7 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+
 report: "workflow/report/workflow.rst"
 
 
@@ -31,8 +32,10 @@ else:
     from snakemake.common.configfile import load_configfile
     from s1kit.settings import switch_backend_options
 
-    switch_backend_options(config, [load_configfile(f) for f in workflow.overwrite_configfiles]
-                           + [dict(workflow.config_settings.config or {})])
+    switch_backend_options(
+        config,
+        [load_configfile(f) for f in workflow.overwrite_configfiles] + [dict(workflow.config_settings.config or {})],
+    )
 
 
 # Before any job (not in the jobs of a running workflow, which parse this file again):

@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 SYNTHETIC_SOURCES = [s for s in SOURCES if source_kind(s) == "synthetic"]
-HUB_NAMES = sorted({s for s in SOURCES if source_kind(s) == "hub"} | {t for t in EVAL_SETS if source_kind(t, True) == "hub"})
+HUB_NAMES = sorted(
+    {s for s in SOURCES if source_kind(s) == "hub"} | {t for t in EVAL_SETS if source_kind(t, True) == "hub"}
+)
 
 
 if HUB_NAMES:

@@ -36,8 +36,13 @@ ABLATIONS = [s for s in SELECTIONS if s != "s1K"]
 EV = config["evaluate"]
 SWEEP = setting_names(EV["budgets"], EV["wait"])  # every evaluate.models x evaluate.tasks runs these
 # evaluate.extra: the Table 3/4 runs (rejection sampling, conditional control, other strings)
-EXTRA_RUNS = [(model, setting, task) for group in EV.get("extra", []) for model in group.get("models", EV["models"])
-              for setting in group["settings"] for task in group.get("tasks", EV["tasks"])]
+EXTRA_RUNS = [
+    (model, setting, task)
+    for group in EV.get("extra", [])
+    for model in group.get("models", EV["models"])
+    for setting in group["settings"]
+    for task in group.get("tasks", EV["tasks"])
+]
 for _model, _setting, _task in EXTRA_RUNS:
     parse_setting(_setting)  # a bad name fails here, naming itself, before any job runs
 SETTINGS = SWEEP + [s for s in dict.fromkeys(s for _, s, _ in EXTRA_RUNS) if s not in SWEEP]
@@ -130,16 +135,26 @@ def eval_model_dir(wildcards):
 
 
 def get_select_outputs():
-    return expand("results/select/{selection}/{file}", selection=SELECTIONS + RETRACES,
-                  file=["summary.json", "sources.csv"]) + ["results/select/funnel.csv"]
+    return expand(
+        "results/select/{selection}/{file}", selection=SELECTIONS + RETRACES, file=["summary.json", "sources.csv"]
+    ) + ["results/select/funnel.csv"]
 
 
 def retrace_flags(spec):
     """`s1kit retrace` arguments of one retrace entry (a teacher like distill's), as a list
     (each quoted with :q by its rule)."""
-    flags = ["--teacher", spec["teacher"], "--backend", spec["backend"],
-             "--options-json", as_json(spec.get("options", {})), "--params-json", as_json(spec.get("params", {})),
-             "--llm-json", as_json(spec.get("llm", {}))]
+    flags = [
+        "--teacher",
+        spec["teacher"],
+        "--backend",
+        spec["backend"],
+        "--options-json",
+        as_json(spec.get("options", {})),
+        "--params-json",
+        as_json(spec.get("params", {})),
+        "--llm-json",
+        as_json(spec.get("llm", {})),
+    ]
     if spec.get("model"):
         flags += ["--model", spec["model"]]
     return flags
@@ -176,8 +191,10 @@ OFFICIAL_ROOT = f"resources/official/{OFFICIAL.get('repo', 'none')}/{OFFICIAL.ge
 def official(path):
     """The fetched copy of an official file; it must be pinned in config official.files."""
     if path not in OFFICIAL.get("files", {}):
-        raise ValueError(f"config official.files: {path!r} is needed (pin it with its sha256 from the "
-                         "official repository at official.commit)")
+        raise ValueError(
+            f"config official.files: {path!r} is needed (pin it with its sha256 from the "
+            "official repository at official.commit)"
+        )
     return f"{OFFICIAL_ROOT}/{path}"
 
 
@@ -205,8 +222,16 @@ def grade_flags(wildcards, input, output):
     """`s1kit grade` arguments of the llm judge, as a list (the rules quote each with :q)."""
     if not GRADER_LLM:
         return []
-    flags = ["--backend", "llm", "--prompt", input.prompt, "--ledger", output.ledger,
-             "--llm-json", as_json(FZ_GRADER.get("llm") or {})]
+    flags = [
+        "--backend",
+        "llm",
+        "--prompt",
+        input.prompt,
+        "--ledger",
+        output.ledger,
+        "--llm-json",
+        as_json(FZ_GRADER.get("llm") or {}),
+    ]
     if "agreement" in output.keys():
         flags += ["--agreement-out", output.agreement]
     return flags
@@ -253,8 +278,11 @@ POOL_CONFIG = {k: config["collect"][k] for k in ("ngram", "seed", "sources")} | 
 
 def keeps_list(source):
     """A hub source that reads TMP_QUESTIONS_TO_KEEP under official semantics (NuminaMath)."""
-    return (COLLECT_SEMANTICS == "official" and source_kind(source) == "hub"
-            and "keep_list" in HUB_SOURCES.get(source).options)
+    return (
+        COLLECT_SEMANTICS == "official"
+        and source_kind(source) == "hub"
+        and "keep_list" in HUB_SOURCES.get(source).options
+    )
 
 
 def source_inputs(wildcards):
@@ -299,9 +327,18 @@ if APPTAINER:
 
 def train_command(wildcards, input):
     launch = TRAIN_LAUNCH[wildcards.run]
-    argv = ["s1kit", "train", "--model", input.base, "--data", input.data, "--out-dir",
-            f"results/train/{wildcards.run}", "--config-json",
-            as_json(config["train"]["runs"][wildcards.run].get("hparams", {}))]
+    argv = [
+        "s1kit",
+        "train",
+        "--model",
+        input.base,
+        "--data",
+        input.data,
+        "--out-dir",
+        f"results/train/{wildcards.run}",
+        "--config-json",
+        as_json(config["train"]["runs"][wildcards.run].get("hparams", {})),
+    ]
     return launch_command(launch, argv)
 
 

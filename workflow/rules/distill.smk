@@ -26,12 +26,12 @@ rule distill_traces:
 
 rule distill_grade:
     input:
+        **grade_inputs(),
         traces="results/distill/{teacher}/traces.parquet",
         pool="results/data/pool.parquet",
-        **grade_inputs(),
     output:
-        grades="results/distill/{teacher}/grades.parquet",
         **grade_outputs("results/distill/{teacher}/grades"),
+        grades="results/distill/{teacher}/grades.parquet",
     params:
         rule="distill_grade",
         flags=grade_flags,  # featurize.grader: math_verify (none) or the llm judge

@@ -30,12 +30,12 @@ rule featurize_attempts:
 
 rule featurize_grade_attempts:
     input:
+        **grade_inputs(),
         attempts="results/features/attempts/{model}.parquet",
         pool="results/data/pool.parquet",
-        **grade_inputs(),
     output:
-        grades="results/features/grades/{model}.parquet",
         **grade_outputs("results/features/grades/{model}"),
+        grades="results/features/grades/{model}.parquet",
     params:
         rule="featurize_grade_attempts",
         flags=grade_flags,  # featurize.grader: math_verify (none) or the llm judge
@@ -49,15 +49,13 @@ rule featurize_grade_attempts:
         " {params.flags:q} --semantics {params.semantics:q} > {log:q} 2>&1"
 
 
-
-
 rule featurize_domains:
     input:
-        pool="results/data/pool.parquet",
         **({"rubric": official("data/msc.json")} if DOMAINS_LLM else {}),
+        pool="results/data/pool.parquet",
     output:
-        domains="results/features/domains.parquet",
         **({"ledger": "results/features/domains.ledger.jsonl"} if DOMAINS_LLM else {}),
+        domains="results/features/domains.parquet",
     params:
         rule="featurize_domains",
         backend=FZ_DOMAINS.get("backend", "metadata"),

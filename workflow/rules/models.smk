@@ -25,11 +25,11 @@ rule models_build_tiny:
 
 
 rule models_fetch_hub:
+    localrule: True
     output:
         directory("results/models/{model}"),
     wildcard_constraints:
         model=_alt(HUB_MODELS),
-    localrule: True
     params:
         rule="models_fetch_hub",
         repo=lambda w: config["models"][w.model]["repo"],

@@ -15,22 +15,59 @@ rule paper_build:
         claims=report("results/paper/claims.csv", caption="../report/claims.rst", category="Claims"),
         report="results/paper/report.md",
         # Table 3's claims read it (always written, empty without eval results)
-        scaling=report("results/paper/tables/scaling_methods.csv", caption="../report/scaling_methods.rst",
-                       category="Test-time scaling", subcategory="Tables"),
-        scaling_html=report("results/paper/tables/scaling_methods.html", caption="../report/scaling_methods.rst",
-                            category="Test-time scaling", subcategory="Tables"),
-        results=report("results/paper/tables/results.html", caption="../report/table_results.rst",
-                       category="Test-time scaling", subcategory="Tables"),
-        collect=report("results/paper/tables/funnel_collect.html", caption="../report/table_collect.rst",
-                       category="Data", subcategory="Tables"),
-        funnel=report("results/paper/tables/funnel.html", caption="../report/table_funnel.rst",
-                      category="Selection", subcategory="Tables"),
-        selections=report("results/paper/tables/selections.html", caption="../report/table_selections.rst",
-                          category="Selection", subcategory="Tables"),
-        training=report("results/paper/tables/training.html", caption="../report/table_training.rst",
-                        category="Training", subcategory="Tables") if RUNS else [],
-        figures=report(directory("results/paper/figures"), patterns=["{name}.png"],
-                       caption="../report/figures.rst", category=paper_report_category, subcategory="Figures"),
+        scaling=report(
+            "results/paper/tables/scaling_methods.csv",
+            caption="../report/scaling_methods.rst",
+            category="Test-time scaling",
+            subcategory="Tables",
+        ),
+        scaling_html=report(
+            "results/paper/tables/scaling_methods.html",
+            caption="../report/scaling_methods.rst",
+            category="Test-time scaling",
+            subcategory="Tables",
+        ),
+        results=report(
+            "results/paper/tables/results.html",
+            caption="../report/table_results.rst",
+            category="Test-time scaling",
+            subcategory="Tables",
+        ),
+        collect=report(
+            "results/paper/tables/funnel_collect.html",
+            caption="../report/table_collect.rst",
+            category="Data",
+            subcategory="Tables",
+        ),
+        funnel=report(
+            "results/paper/tables/funnel.html",
+            caption="../report/table_funnel.rst",
+            category="Selection",
+            subcategory="Tables",
+        ),
+        selections=report(
+            "results/paper/tables/selections.html",
+            caption="../report/table_selections.rst",
+            category="Selection",
+            subcategory="Tables",
+        ),
+        training=(
+            report(
+                "results/paper/tables/training.html",
+                caption="../report/table_training.rst",
+                category="Training",
+                subcategory="Tables",
+            )
+            if RUNS
+            else []
+        ),
+        figures=report(
+            directory("results/paper/figures"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category=paper_report_category,
+            subcategory="Figures",
+        ),
     params:
         rule="paper_build",
         mode=config["paper"]["mode"],
