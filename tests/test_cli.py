@@ -142,7 +142,9 @@ def test_collect_eval_and_source(tmp_path, capsys):
     assert "did you mean tiny_math" in capsys.readouterr().err
 
 
-def test_where_prints_paths(capsys):
+def test_where_prints_paths(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
     assert cli.main(["where", "results"]) == 0
     out = capsys.readouterr().out
     lines = dict(line.strip().split(": ", 1) for line in out.strip().splitlines())

@@ -49,7 +49,7 @@ def run(tmp_path_factory):
                          "--quarantine", f"results/data/quarantine/{src}.jsonl"]) == 0
     assert cli.main(["collect-pool", "--raw", "results/data/raw/tiny_math.parquet",
                      "results/data/raw/tiny_olympiad.parquet", "--eval", "results/data/eval/tiny_chains.jsonl",
-                     "--ngram", "8", "--out-pool", "results/data/pool.parquet",
+                     "--config-json", '{"ngram": 8}', "--out-pool", "results/data/pool.parquet",
                      "--out-funnel", "results/data/funnel_collect.csv",
                      "--out-contaminated", "results/data/quarantine/contaminated.parquet",
                      "--out-duplicates", "results/data/quarantine/duplicates.parquet"]) == 0

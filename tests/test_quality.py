@@ -150,7 +150,7 @@ def test_eval_set_rows_quarantined_and_pool_skips_bad_eval_rows(tmp_path, capsys
         f.write(json.dumps({"id": "x", "answer": "1"}) + "\n" + json.dumps({"id": "y", "question": 5}) + "\n")
     raw, quar = tmp_path / "raw" / "tiny_math.parquet", tmp_path / "q" / "tiny_math.jsonl"
     write_source("tiny_math", raw, quar, n=20, seed=0, eval_paths=[str(ev)])
-    info = build_pool([raw], [ev], 8, tmp_path / "pool.parquet", tmp_path / "funnel.csv", tmp_path / "c.parquet",
+    info = build_pool([raw], [ev], tmp_path / "pool.parquet", tmp_path / "funnel.csv", tmp_path / "c.parquet",
                       tmp_path / "d.parquet", [quar])
     err = capsys.readouterr().err
     assert f"{ev}:3: eval row skipped: question is missing" in err and f"{ev}:4: eval row skipped: question is int" in err

@@ -49,7 +49,7 @@ def test_cli_refuses_before_loading(tmp_path, monkeypatch, capsys):
     # allowlisted: the argument reaches the model loader
     assert main([*argv, "--trust-remote-code", '["m"]']) == 1
     assert "stop after loading" in capsys.readouterr().err
-    assert loaded and loaded[0][-1] == {"trust_remote_code": True}
+    assert loaded and loaded[0][-1]["trust_remote_code"] is True
 
 
 def test_rule_passes_the_allowlist(tmp_path):
