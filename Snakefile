@@ -21,6 +21,18 @@ min_version("9.0")
 report: "workflow/report/workflow.rst"
 
 
+# Before any config is walked (s1kit.config_check, docs/DESIGN.md "Config"):
+# - a config file whose YAML aliases expand past a bound stops here, naming file and line
+#   (Snakemake's merge of config/default.yaml would expand them, silently, for hours);
+# - --config values are typed as a config file would type them: Snakemake passes nested ones
+#   as strings (--config 'llm={max_cost_usd: 200}' gives '200').
+from pathlib import Path
+from s1kit.config_check import check_config_files, command_line_config
+
+check_config_files(workflow.overwrite_configfiles or ["config/default.yaml"])
+command_line_config(config, workflow.config_settings, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+
+
 # A --configfile on the command line replaces the tiny default entirely (config/s1.yaml is a
 # complete config); to change a few keys of the default, pass both files:
 #   snakemake --configfile config/default.yaml mine.yaml
@@ -54,6 +66,20 @@ if workflow.exec_mode.name == "DEFAULT":
         _bad = integrity.verify(".")
         if _bad:
             raise integrity.CorruptResult(integrity.message(_bad))
+
+
+# Once the DAG is known and before any job runs (a job deletes its old outputs first): the
+# inputs of every job that will run over existing outputs are rehashed regardless of the
+# (size, mtime) cache above, since Snakemake reruns a job for an input whose checksum changed
+# at the same size and mtime (bit rot) and would delete its outputs before the job named the
+# file (s1kit.integrity.inputs_of_reruns).
+onstart:
+    from s1kit import integrity as _integrity
+
+    if workflow.exec_mode.name == "DEFAULT":  # not again in each job of a cluster run
+        _bad = _integrity.verify_paths(_integrity.inputs_of_reruns(workflow.dag))
+        if _bad:
+            raise _integrity.CorruptResult(_integrity.message(_bad))
 
 
 include: "workflow/rules/common.smk"

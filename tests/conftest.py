@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 
 import pytest
+
+# tests/engine runs the real vLLM engine and belongs to `make test-vllm` (.venv-vllm). The main
+# venv has no vllm package (find_spec does not import it), so `make test` does not collect it.
+collect_ignore = [] if importlib.util.find_spec("vllm") else ["engine"]
 
 
 @pytest.fixture(scope="module")

@@ -258,3 +258,22 @@ def install(monkeypatch, tmp_path: Path, version: str = "0.11.0") -> types.Modul
     for name, mod in mods.items():
         monkeypatch.setitem(sys.modules, name, mod)
     return this
+
+
+def forget_lm_eval_vllm(monkeypatch) -> None:
+    """Let lm-eval's vllm_causallms be imported again over this fake: drop the module and its
+    "vllm" entry in lm-eval's model registry (an earlier import in the session registered its
+    class, and lm-eval refuses a second, different class under the same name)."""
+    from lm_eval.api.registry import model_registry
+
+    monkeypatch.delitem(sys.modules, "lm_eval.models.vllm_causallms", raising=False)
+    monkeypatch.delitem(model_registry._objs, "vllm", raising=False)
+
+
+def drop_lm_eval_vllm() -> None:
+    """After a fixture's undo: leave lm-eval's vllm_causallms unimported and unregistered, so
+    that the next import (over a fake or the real vllm) registers its class afresh."""
+    from lm_eval.api.registry import model_registry
+
+    sys.modules.pop("lm_eval.models.vllm_causallms", None)
+    model_registry._objs.pop("vllm", None)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 
 from s1kit.collect import FUNNEL_COLUMNS, build_pool, source_kind, write_eval_set, write_source
 from s1kit.decontaminate import NgramIndex
 from s1kit.records import QUESTION_FIELDS, QUESTION_SCHEMA, make_question, read_jsonl, read_table, write_table
+
+OFFICIAL_COLLECT = Path(__file__).resolve().parents[2] / "shared" / "official-s1" / "data" / "collect_data.py"
 
 
 def _funnel(path):
@@ -111,6 +114,31 @@ def test_cross_source_duplicate_charged_to_later_file(tmp_path):
     assert (funnel["first"]["deduplicated"], funnel["second"]["deduplicated"]) == (5, 1)
     pool = read_table(tmp_path / "pool.parquet").to_pylist()
     assert [r["source"] for r in pool if r["question"] == "0 a+1 b+1"] == ["s"]  # first wins
+
+
+@pytest.mark.skipif(not OFFICIAL_COLLECT.exists(), reason="../shared/official-s1 absent (official semantics reads it)")
+def test_official_loop_switch(tmp_path):
+    """collect.official_loop: published (the loop that built the published pool) drops nothing by
+    n-grams; pinned drops the eval copy; a bad value is an error naming the key."""
+    from s1kit.collect import CollectConfig
+
+    words = " ".join(f"w{i}" for i in range(12))
+    write_table(tmp_path / "src.parquet", [make_question(words, "s", "t", "math"),
+                                           make_question("other words entirely here", "s", "t", "math")],
+                schema=QUESTION_SCHEMA)
+    ev = tmp_path / "eval.jsonl"
+    ev.write_text('{"id": "0", "question": "' + words + '"}\n')
+    kept = {}
+    for loop in ("published", "pinned"):
+        cfg = CollectConfig(semantics="official", official_loop=loop)
+        out = tmp_path / loop
+        info = build_pool([tmp_path / "src.parquet"], [ev], out / "pool.parquet", out / "f.csv", out / "c.parquet",
+                          out / "d.parquet", config=cfg, official_collect=OFFICIAL_COLLECT)
+        kept[loop] = (info["pool"], info["contaminated"])
+    assert kept == {"published": (2, 0), "pinned": (1, 1)}
+    assert CollectConfig(semantics="kit", official_loop="published").decontaminates  # kit always checks
+    with pytest.raises(ValueError, match="collect.official_loop"):
+        CollectConfig(official_loop="paper")
 
 
 def test_malformed_raw_parquet_names_file(tmp_path):

@@ -56,12 +56,32 @@ LCB_FILES = {"release_v1": ["test.jsonl"], "release_v2": ["test.jsonl", "test2.j
              "release_v4": ["test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl"]}
 
 
-def _official_module():
-    """collect_data.py's definitions (everything but the __main__ block) as a module, and that block."""
+class _DropDecontamination(ast.NodeTransformer):
+    """The main block as it built the published pool: simplescaling/s1 commit 0b086e8 (2025-01-31)
+    had the loop's `ds = decontaminate_train_data(...)` commented out (commit e6c18d8 of 2025-02-10
+    enabled it, data/collect_data.py:459 (decontaminate_train_data)); the loop is otherwise the same."""
+
+    dropped = 0
+
+    def visit_Assign(self, node):
+        if "decontaminate_train_data(" in ast.unparse(node.value):
+            self.dropped += 1
+            return None
+        return node
+
+
+def _official_module(published: bool = False):
+    """collect_data.py's definitions (everything but the __main__ block) as a module, and that block
+    (published: without its decontamination call, _DropDecontamination)."""
     path = DATA / "collect_data.py"
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     main = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
     assert len(main) == 1
+    if published:
+        drop = _DropDecontamination()
+        main = [drop.visit(main[0])]
+        assert drop.dropped == 1, "the pinned main block no longer has one decontaminate_train_data call"
+        ast.fix_missing_locations(main[0])
     mod = types.ModuleType("collect_data")
     mod.__file__ = str(path)
     sys.path.insert(0, str(DATA))  # `from decontaminate_util import *`
@@ -156,10 +176,10 @@ def _as_dataset(rows: list[dict]):
     return datasets.Dataset.from_list([{**x, "metadata": str(x["metadata"])} for x in rows])
 
 
-def run_official(corpus: Corpus, monkeypatch) -> list[tuple[str, str]]:
+def run_official(corpus: Corpus, monkeypatch, published: bool = False) -> list[tuple[str, str]]:
     import datasets
 
-    mod, main = _official_module()
+    mod, main = _official_module(published)
     hub: dict[str, object] = {}
 
     def load_dataset(name, conf=None, version_tag=None, trust_remote_code=None, **kw):
@@ -198,7 +218,7 @@ def run_official(corpus: Corpus, monkeypatch) -> list[tuple[str, str]]:
 # ---- the kit's run ---------------------------------------------------------------------------
 
 
-def run_kit(corpus: Corpus, tmp: Path, semantics: str) -> tuple[list[dict], dict]:
+def run_kit(corpus: Corpus, tmp: Path, semantics: str, official_loop: str = "pinned") -> tuple[list[dict], dict]:
     raws, evals = [], []
     for name, (kit, _) in SOURCES.items():
         raw = tmp / "raw" / f"{kit}.parquet"
@@ -216,8 +236,9 @@ def run_kit(corpus: Corpus, tmp: Path, semantics: str) -> tuple[list[dict], dict
     evals.append(tmp / "eval" / "livecodebench_v4.jsonl")
     lcb = _snapshot(tmp / "hub" / "livecodebench_v4", corpus.lcb, "jsonl")
     write_eval_set("livecodebench_v4", evals[-1], manifest=_manifest(tmp, "livecodebench_v4", lcb))
-    cfg = CollectConfig(semantics=semantics, ngram=8, seed=42, sources={"aime": {"decontaminate": False}})
-    out = tmp / semantics
+    cfg = CollectConfig(semantics=semantics, ngram=8, seed=42, sources={"aime": {"decontaminate": False}},
+                        official_loop=official_loop)
+    out = tmp / f"{semantics}-{official_loop}"
     build_pool(raws, evals, out / "pool.parquet", out / "funnel.csv", out / "contaminated.parquet",
                out / "duplicates.parquet", config=cfg, official_collect=DATA / "collect_data.py")
     import csv
@@ -331,3 +352,34 @@ def test_kit_semantics_differs_only_as_documented(runs):
     assert len(mine["0xharib/xword1"]) == 1000 and len(set(mine["OpenDFM/SciEval"])) <= 250
     sci = {x["question"] for x in corpus.rows["SciEval"]}
     assert set(mine["OpenDFM/SciEval"]) <= sci and funnel["scieval"]["cross_source"] == 0
+
+
+@pytest.fixture(scope="module")
+def published_runs(tmp_path_factory):
+    pytest.importorskip("datasets")
+    mod, _ = _official_module()
+    corpus = Corpus(mod.TMP_QUESTIONS_TO_KEEP)
+    tmp = tmp_path_factory.mktemp("published")
+    with pytest.MonkeyPatch.context() as mp:
+        official = run_official(corpus, mp, published=True)
+    kit, funnel = run_kit(corpus, tmp, "official", official_loop="published")
+    return corpus, official, kit, funnel
+
+
+def test_published_loop_equals_the_official_code_without_its_decontamination_call(published_runs):
+    """collect.official_loop published (config/s1.yaml): the pool of the official main block with its
+    decontaminate_train_data call taken out, as the published 59K pool was built. Nothing is dropped
+    by n-grams, so LiveCodeBench keeps every hard problem of release_v1-v3 once (the published pool's
+    release_v1 26, v2 46, v3 79 = 151); which release labels a problem is the copy that comes first
+    after the source's seeded shuffle, data/collect_data.py:469 (shuffle), as the equality shows."""
+    corpus, official, kit, funnel = published_runs
+    assert [(r["question"], r["source_type"]) for r in kit] == official
+    lcb = [q for q, st in official if st.startswith("LiveCodeBench")]
+    hard = {x["question_content"].strip() for f in ("test.jsonl", "test2.jsonl", "test3.jsonl")
+            for x in corpus.lcb[f] if x["difficulty"] == "hard"}
+    assert sorted(lcb) == sorted(hard) and len(lcb) == 5  # every hard problem of v1-v3, once
+    assert funnel["livecodebench"]["kept"] == 5 and funnel["livecodebench"]["contaminated"] == 0
+    questions = [q for q, _ in official]
+    assert corpus.plants["near_dup"] in questions  # no cross-source check either
+    assert "Compute: " + corpus.evals["math500"][2] + " Give the answer." in questions  # an eval copy stays
+    assert sum(r["contaminated"] + r["cross_source"] for k, r in funnel.items() if k != "total") == 0

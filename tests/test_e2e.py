@@ -110,7 +110,10 @@ def test_paper_outputs(run_dir):
     claims = read_csv(run_dir / "paper/claims.csv")
     assert {c["claim_id"] for c in claims} == {c.id for c in load_claims()}
     assert any(c["tiny_value"] for c in claims)
-    assert all(c["status"] in {"not run", "cited"} for c in claims)  # tiny values are never compared
+    # tiny values are never compared: their claims' status is "tiny" (issue 22: one vocabulary)
+    assert all(c["status"] in {"tiny", "not run", "cited"} for c in claims)
+    assert all((c["status"] == "tiny") == (c["tiny_value"] != "") for c in claims)
+    assert (run_dir / "paper/verdict.txt").read_text().startswith("Verdict of the tiny run")
     for fig in ("scaling.png", "scaling.pdf", "composition-s1K.png"):
         assert (run_dir / "paper/figures" / fig).stat().st_size > 1000
     for table in ("results.csv", "results.md", "funnel.csv", "funnel.md", "training.html", "funnel_collect.html"):

@@ -181,3 +181,42 @@ def test_official_stack_lock_pins_the_official_requirements():
     assert "requirements/eval-official.lock" in (ROOT / "containers" / "eval-official.def").read_text()
     s1 = yaml.safe_load((ROOT / "config" / "s1.yaml").read_text())
     assert s1["containers"]["eval"] == "containers/eval-official.sif"
+
+
+def test_paper_config_batches_tasks_as_the_official_commands(commands, s1_runs):
+    """Issue 24.1: under fork semantics each (model, setting) of config/s1.yaml that an official
+    command reproduces runs that command's --tasks list as ONE lm-eval run, in its order
+    (aime24_figures included; rejection sampling: the two AIME24 variants, 60 requests)."""
+    from s1kit.evaluate.run import plan_batches
+
+    runs, ev = s1_runs
+    plan = plan_batches(sorted(runs), ev["batches"], ev["semantics"])
+    checked = 0
+    for cmd in commands:
+        run = oc.kit_run(cmd)
+        if run.setting is None or not any((run.model, run.setting.name, t) in runs for t in cmd.tasks):
+            continue  # not a run of the paper config (the _agg64 tasks, "not used in paper")
+        batches = plan[(run.model, run.setting.name)]
+        assert tuple(cmd.tasks) in batches, (cmd.line, cmd.output_path, batches)
+        checked += 1
+    assert checked >= 40  # every paper command of the file but the "not used in paper" ones
+    rs = plan[("s1-32B", "rs-3500")]
+    assert rs == [("aime24_figures", "aime24_nofigures")]
+    # kit-semantics runs (kit.*) are not batched; a requested task of no official command runs alone
+    assert not any(s.startswith("kit.") for _, s in plan)
+    assert ("aime25_nofigures",) in plan[("s1-32B", "bf-auto")]
+    # every requested fork run is in exactly one batch of its (model, setting)
+    for m, s, t in runs:
+        if (m, s) in plan:
+            assert sum(t in b for b in plan[(m, s)]) == 1, (m, s, t)
+
+
+def test_plan_batches_rules():
+    from s1kit.evaluate.run import plan_batches
+
+    groups = [{"tasks": ["a", "b"], "settings": ["rs-10"]}, {"tasks": ["x", "b", "c"]}]
+    runs = [("m", "rs-10", "b"), ("m", "bf-5", "b"), ("m", "bf-5", "z"), ("m", "kit.bf-5", "b")]
+    assert plan_batches(runs, groups, "fork") == {("m", "rs-10"): [("a", "b")], ("m", "bf-5"): [("x", "b", "c"), ("z",)]}
+    assert plan_batches(runs, groups, "kit") == {}  # the kit's semantics: one task per run
+    with pytest.raises(ValueError, match="evaluate.batches"):
+        plan_batches([("m", "bf-5", "a"), ("m", "bf-5", "b")], [{"tasks": ["a", "c"]}, {"tasks": ["b", "c"]}], "fork")

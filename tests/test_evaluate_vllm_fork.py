@@ -128,7 +128,7 @@ def stack(tmp_path_factory):
     model_dir = build_model_dir(tmp / "model")
     try:
         fork_mod = load_fork_vllm(mp)
-        mp.delitem(sys.modules, "lm_eval.models.vllm_causallms", raising=False)  # re-import over the fake
+        fake_vllm.forget_lm_eval_vllm(mp)  # re-import over the fake
         from s1kit.evaluate import models
 
         args = {"pretrained": str(model_dir), "dtype": "float32", "seed": 1234, "batch_size": "auto"}
@@ -142,7 +142,7 @@ def stack(tmp_path_factory):
         yield {"fork": fork, "official": official, "current": current, "kit": kit, "tok": fork.tokenizer}
     finally:
         mp.undo()
-        sys.modules.pop("lm_eval.models.vllm_causallms", None)
+        fake_vllm.drop_lm_eval_vllm()
 
 
 def requests_for(tok, gen_kwargs: dict):
@@ -364,3 +364,118 @@ def test_kit_semantics_documented_differences(stack, label, gen_kwargs):
         # 7. plain budget forcing with an integer budget: the very same responses
         if kw["max_tokens_thinking"] != "auto":
             assert got == ref
+
+
+# ---------------------------------------------------------------------------- the official multi-task batch
+
+# Two kit tasks in ONE lm-eval run, as every official command's --tasks list (issue 24.1): the
+# openai_math questions are longer, so the batch's longest prompt is one of theirs.
+BATCH = {
+    "aime24_nofigures": QUESTIONS[:3],
+    "openai_math": [f"{q} Show every step of the computation and state the final answer as an integer."
+                    for q in QUESTIONS[3:]],
+}
+
+
+def _batch_data(root: Path) -> dict[str, Path]:
+    import json
+
+    root.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for task, questions in BATCH.items():
+        paths[task] = root / f"{task}.jsonl"
+        paths[task].write_text("".join(json.dumps({"id": f"{task}-{i}", "problem": q, "answer": "5"}) + "\n"
+                                       for i, q in enumerate(questions)))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def batch_stack(stack, tmp_path_factory):
+    """``run.run_batch`` (the code behind ``s1kit evaluate --task a b``) on the fake engine with
+    what reached the model recorded: its lm-eval requests, its engine and its responses."""
+    from s1kit.evaluate import models
+
+    tmp = tmp_path_factory.mktemp("batch")
+    seen: list[dict] = []
+    original = models.generate_until_budget
+
+    def recording(lm, requests, *args, **kwargs):
+        entry = {"requests": copy.deepcopy(list(requests)), "lm": lm}
+        entry["texts"] = original(lm, requests, *args, **kwargs)
+        seen.append(entry)
+        return entry["texts"]
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(models, "generate_until_budget", recording)
+    mp.setattr(models, "_VLLM_CLASS", None)  # built over the fake here; undone afterwards (no stale class)
+    models.register()
+    try:
+        yield {"seen": seen, "data": _batch_data(tmp / "data"), "tmp": tmp, "model": stack["fork"].model_args["model"]}
+    finally:
+        mp.undo()
+
+
+def _run_batch(batch_stack, gen_kwargs: dict, tasks: list[str], out: Path) -> tuple[list, list, list, list]:
+    """One ``run_batch`` of ``tasks`` under fork semantics: (results, requests, engine calls, texts)."""
+    from s1kit.evaluate.run import TaskRun, run_batch
+
+    runs = [TaskRun(t, batch_stack["data"][t], out / t) for t in tasks]
+    before = len(batch_stack["seen"])
+    # setting "plain" adds no gen kwargs: the command's reach lm-eval as they are (over the task yaml's)
+    results = run_batch(batch_stack["model"], runs, "plain", dict(gen_kwargs), backend="vllm", batch_size="auto",
+                        dtype="float32", semantics="fork")
+    (entry,) = batch_stack["seen"][before:]  # one generate_until call for the whole run
+    calls = [c for c in entry["lm"].model.calls if c]
+    return results, entry["requests"], calls, entry["texts"]
+
+
+def _task_of(prompt, contexts: dict[str, list]) -> str:
+    return next(t for t, encs in contexts.items() if any(list(prompt[: len(e)]) == e for e in encs))
+
+
+@pytest.mark.parametrize("label,gen_kwargs", GEN_KWARGS, ids=[g[0] for g in GEN_KWARGS])
+def test_fork_semantics_multi_task_batch_is_the_official_run(stack, batch_stack, label, gen_kwargs, tmp_path):
+    """Issue 24.1: two tasks of different prompt lengths in one kit run (``run_batch``) send the
+    same generate calls and return the same texts as the pinned fork given all their requests
+    in one ``generate_until`` (one official ``--tasks a,b`` run). One run per task (the old
+    behaviour) would not: the "auto" budget and the rejection-sampling rounds depend on the
+    other task's requests, which the checks at the end show."""
+    kw = gen_kwargs
+    tasks = list(BATCH)
+    results, requests, calls, texts = _run_batch(batch_stack, kw, tasks, tmp_path / "batch")
+    assert [r["task"] for r in results] == tasks and all(r["batch"] == tasks for r in results)
+    assert Counter(req.task_name for req in requests) == Counter({t: len(q) for t, q in BATCH.items()})
+    for t in tasks:
+        assert (tmp_path / "batch" / t / "results.json").is_file() and (tmp_path / "batch" / t / "samples.jsonl").is_file()
+
+    fork = stack["fork"]
+    fork.model.reset()
+    ref = fork.generate_until(copy.deepcopy(requests), disable_tqdm=True)
+    ref_calls = [c for c in fork.model.calls if c]
+    assert len(calls) == len(ref_calls), f"{len(calls)} generate calls, the fork made {len(ref_calls)}"
+    for n, (a, b) in enumerate(zip(calls, ref_calls)):
+        assert a == b, f"generate call {n} differs"
+    assert texts == ref
+
+    # Not vacuous: the calls mix both tasks, and the batch is what decides them.
+    tok = fork.tokenizer
+    contexts = {t: [tok.encode(r.args[0], add_special_tokens=False) for r in requests if r.task_name == t]
+                for t in tasks}
+    longest = max(len(e) for encs in contexts.values() for e in encs)
+    assert longest == max(len(e) for e in contexts["openai_math"]) > max(len(e) for e in contexts["aime24_nofigures"])
+    assert {_task_of(p, contexts) for p, _ in calls[0]} == set(tasks)
+    if kw.get("max_tokens_thinking") == "auto":
+        start = tok.encode(str(kw.get("thinking_start", "<|im_start|>think")), add_special_tokens=False)
+        end_max = tok.encode(str(kw.get("thinking_end", "<|im_start|>answer")) + "\nFinal Answer:",
+                             add_special_tokens=False)
+        budget = 32768 - longest - len(start) - len(end_max) - 100  # vllm_causallms.py:264, over BOTH tasks
+        assert {p["max_tokens"] for _, p in calls[0]} == {budget}
+        # The old behaviour: aime24_nofigures alone gets the budget of its own longest prompt.
+        _, _, alone, _ = _run_batch(batch_stack, kw, ["aime24_nofigures"], tmp_path / "alone")
+        assert {p["max_tokens"] for _, p in alone[0]} == {budget + longest - max(map(len, contexts["aime24_nofigures"]))}
+    if kw.get("rejection_sample"):
+        # spare slots of one task re-sample the other's pending requests
+        sizes = {t: len(q) for t, q in BATCH.items()}
+        mixed = [c for c in calls[1:-1] if any(Counter(_task_of(p, contexts) for p, _ in c)[t] > sizes[t] for t in tasks)]
+        if int(kw["max_tokens_thinking"]) <= 4000:
+            assert mixed, "no round where one task's slots re-sampled the other's requests"

@@ -278,7 +278,11 @@ def test_attempt_payload(official, tmp_path, monkeypatch, tiny_tokenizer, torch_
         assert ids[mask.bool()].tolist() == tiny_tokenizer(prompt, add_special_tokens=False)["input_ids"]
     # SAME token limit; SAME stop (none given: the end-of-sequence token)
     assert params == {"temperature": 0.05, "max_tokens": 32768}
-    assert official_run["max_new_tokens"] == FZ["max_new_tokens"] == params["max_tokens"]
+    # SAME limit: vLLM's context (32,768 for Qwen2.5) holds prompt and attempt together, so the
+    # official max_tokens 32768 leaves each row 32768 - its prompt (data/bulk_inference.py:31 (max_length))
+    shortest = int(official_run["attention_mask"].sum(dim=1).min())
+    assert official_run["max_new_tokens"] == params["max_tokens"] - shortest
+    assert kit_run["max_new_tokens"] == FZ["max_new_tokens"] == params["max_tokens"]
     assert not {"stop", "stop_strings", "stop_token_ids"} & (set(params) | set(official_run))
     # temperature: SAME under featurize.semantics official (config/s1.yaml), with vLLM's
     # other defaults spelled out; DIFFERENT (greedy) under kit
@@ -286,3 +290,69 @@ def test_attempt_payload(official, tmp_path, monkeypatch, tiny_tokenizer, torch_
     assert {k: official_run[k] for k in ("do_sample", "temperature", "top_p", "top_k", "repetition_penalty")} == {
         "do_sample": True, "temperature": params["temperature"], "top_p": 1.0, "top_k": 0, "repetition_penalty": 1.0}
     assert kit_run["do_sample"] is False and "temperature" not in kit_run
+
+
+def test_attempt_limits_and_end_tokens_as_vllm_ran_them(tiny_tokenizer):
+    """featurize.semantics official: at most 32,768 tokens including the prompt, per row, and
+    <|endoftext|> ends an attempt as <|im_end|> does (Qwen2.5's generation config lists both; vLLM
+    stops at either); kit: max_new_tokens for every row, the tokenizer's eos only."""
+    from s1kit.features.attempts import OFFICIAL_MAX_LEN, end_ids, new_token_limits
+
+    assert new_token_limits([100, 32000, 33000], 32768, OFFICIAL_MAX_LEN) == [32668, 768, 0]
+    assert new_token_limits([100, 32000], 32768, None) == [32768, 32768]
+
+    class Tok:
+        eos_token_id = 7
+
+        def get_vocab(self):
+            return {"<|im_end|>": 7, "<|endoftext|>": 3, "a": 1}
+
+    assert end_ids(Tok(), "official") == [3, 7] and end_ids(Tok(), "kit") == [7]
+    assert end_ids(tiny_tokenizer, "kit") == [tiny_tokenizer.eos_token_id]
+    assert set(end_ids(tiny_tokenizer, "official")) == {tiny_tokenizer.eos_token_id, tiny_tokenizer.get_vocab()["<|endoftext|>"]}
+
+
+def test_empty_solution_graded_and_cut_teacher_traces_kept(official, api, tmp_path, tok_dir_official):
+    """data/featurization.py:56 (solution): only a None solution is skipped; an empty one and an empty
+    attempt are sent. featurize.semantics official does the same, and merges a teacher trace that did
+    not finish with stop (data/gemini.py:28 (thinking) keeps every answer); kit skips all three."""
+    rec, imp = official
+    feat = imp("data.featurization")
+    io = imp("data.utils.io_utils")
+    prompt = io.tload(str(OFFICIAL / "data" / "grading.txt"))
+    cases = [(QUESTIONS[0], "", ATTEMPTS[0]), (QUESTIONS[1], None, ATTEMPTS[1]), (QUESTIONS[2], SOLUTIONS[2], "")]
+    for q, s, a in cases:
+        io.jdump({"question": q, "solution": s, "attempt": a},
+                 f"results/difficulty_classification/gemini/grading_input/{question_hash(q)}.json")
+        feat._process_example_grading(question_hash(q), grading_prompt=prompt, response_dir="gemini")
+    assert len(rec.of("anthropic.messages.create")) == 2  # the empty solution and the empty attempt
+    pool = {r["id"]: r for r in [make_question(q, "s", "t", "math", solution=s) for q, s, _ in cases]}
+    rows = [{"id": i, "attempt": a, "finish_reason": "stop"} for i, (_, _, a) in zip(pool, cases)]
+    correct, _, _ = llm_grades(rows, pool, "attempt", prompt, kit_job(FZ["grader"]["llm"], api.url), None, "t",
+                               semantics="official")
+    assert len(api.hits) == 2 and correct == [True, None, True]
+    correct, _, _ = llm_grades(rows, pool, "attempt", prompt, kit_job(FZ["grader"]["llm"], api.url), None, "t",
+                               semantics="kit")
+    assert len(api.hits) == 2 and correct == [None, None, False]  # nothing more sent
+
+    from s1kit.features.merge import merge
+    from s1kit.records import read_table
+
+    ids = list(pool)
+    write_table(tmp_path / "pool.parquet", list(pool.values()), schema=QUESTION_SCHEMA)
+    write_table(tmp_path / "traces.parquet", [{"id": ids[0], "thinking": "a b", "attempt": "x", "finish_reason": "length"},
+                                              {"id": ids[1], "thinking": "a", "attempt": "y", "finish_reason": "stop"}])
+    write_table(tmp_path / "g.parquet", [{"id": i, "correct": True} for i in ids])
+    write_table(tmp_path / "d.parquet", [{"id": i, "domain": "11"} for i in ids])
+    for semantics, kept in (("official", 2), ("kit", 1)):
+        merge(tmp_path / "pool.parquet", tmp_path / "traces.parquet", tmp_path / "g.parquet", {},
+              tmp_path / "d.parquet", tok_dir_official, tmp_path / f"{semantics}.parquet", semantics=semantics)
+        rows = read_table(tmp_path / f"{semantics}.parquet").to_pylist()
+        assert sum(r["thinking"] is not None for r in rows) == kept
+    assert FZ["semantics"] == "official" and S1["distill"]["params"] == {}  # no max_tokens, as data/gemini.py:24 (generate_content)
+
+
+@pytest.fixture
+def tok_dir_official(tmp_path, tiny_tokenizer):
+    tiny_tokenizer.save_pretrained(str(tmp_path / "tok"))
+    return tmp_path / "tok"

@@ -118,3 +118,88 @@ def test_a_running_snakemake_in_the_directory_keeps_its_lock(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def _rot(path) -> None:
+    """Bit rot: one byte changed in place, size and modification time as they were."""
+    st = os.stat(path)
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0x01
+    with open(path, "r+b") as fh:
+        fh.write(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_bit_rot_passes_the_cached_check_but_not_verify_paths(produced):
+    """Issue #21 item 6, unit level: the start-up check trusts (size, mtime), so a same-size,
+    same-mtime change passes it; verify_paths (the onstart check of the inputs of jobs about
+    to run) rehashes and names the file."""
+    assert integrity.verify(".") == []
+    _rot(produced)
+    assert integrity.verify(".") == []  # the (size, mtime) cache: why verify_paths exists
+    bad = integrity.verify_paths([produced, "results/not-recorded.txt", f"./{produced}"])
+    assert len(bad) == 1 and bad[0].startswith(f"{produced}: changed since it was produced")
+
+
+class _Job:
+    def __init__(self, inputs, outputs):
+        self.input, self.output = inputs, outputs
+
+
+class _Dag:
+    def __init__(self, jobs):
+        self.jobs = jobs
+
+    def needrun_jobs(self):
+        return self.jobs
+
+
+def test_inputs_of_reruns_are_those_of_jobs_over_existing_outputs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("a", "b", "old_out", "c"):
+        open(name, "w").write(name)
+    dag = _Dag([_Job(["a", "new_out"], ["old_out"]),  # reruns over an existing output: a is checked
+                _Job(["c"], ["never_written"]),  # deletes nothing: c is left to the job's reader
+                _Job(["new_out", "b"], ["old_out2", "old_out"])])  # new_out is rewritten by this run
+    assert integrity.inputs_of_reruns(dag) == ["a", "b"]
+
+
+def _snakemake(workdir, *args) -> subprocess.CompletedProcess:
+    import shutil
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    exe = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run([exe, "--snakefile", str(repo / "Snakefile"), "--directory", str(workdir), "--cores", "2",
+                           *args, "--configfile", str(repo / "config" / "default.yaml")],
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.mark.e2e
+def test_bit_rot_in_an_input_stops_snakemake_before_it_deletes_outputs(tmp_path):
+    """Issue #21 item 6 with the real Snakefile (the collect stage only): a raw source whose
+    content changed at the same size and mtime, where Snakemake reruns collect_pool for it
+    (the raw file is newer than the pool and its checksum differs from the recorded one). The
+    run stops in onstart naming the file, and the pool and the other outputs are kept (on
+    main @6bc88e6 Snakemake deleted them, then collect-pool failed on the file)."""
+    target = "results/data/pool.parquet"
+    proc = _snakemake(tmp_path, target)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    raw = sorted((tmp_path / "results/data/raw").glob("*.parquet"))[0]
+    # the raw file rewritten with the same content (a rerun upstream did so): newer than the
+    # pool, same checksum, so Snakemake keeps the pool; the start-up check rehashes and caches it
+    later = os.stat(tmp_path / target).st_mtime_ns + 10**9
+    os.utime(raw, ns=(later, later))
+    assert integrity.verify(tmp_path) == []
+    _rot(raw)
+    assert integrity.verify(tmp_path) == []  # the start-up check alone would let the run go on
+    before = {p: p.read_bytes() for p in (tmp_path / "results/data").rglob("*") if p.is_file()}
+    proc = _snakemake(tmp_path, target)
+    assert proc.returncode != 0, "the run went on with a rotten input"
+    rel = raw.relative_to(tmp_path).as_posix()
+    assert f"{rel}: changed since it was produced" in proc.stderr and "nothing deleted" in proc.stderr, \
+        proc.stderr[-3000:]
+    after = {p: p.read_bytes() for p in (tmp_path / "results/data").rglob("*") if p.is_file()}
+    assert after == before  # the pool, funnel and quarantine files are all still there

@@ -149,11 +149,15 @@ def test_connection_refused_is_transient():
         post_json(f"http://127.0.0.1:{port}/x", {}, {}, timeout=2)
 
 
-def test_missing_key_is_a_clear_failure(tmp_path, monkeypatch):
+def test_missing_key_is_a_clear_error_and_not_cached(tmp_path, monkeypatch):
+    """Issue #21.4: an error naming the variable, before any request, with nothing cached."""
+    from s1kit.llm.http import CredentialError
+
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     c = CachedClient(AnthropicBackend(base_url="http://127.0.0.1:9"), ResponseCache(tmp_path))
-    r = c.complete(q())
-    assert not r.ok and "ANTHROPIC_API_KEY" in r.error
+    with pytest.raises(CredentialError, match="ANTHROPIC_API_KEY"):
+        c.complete(q())
+    assert len(c.cache) == 0
 
 
 def test_retries_429_500_then_success_through_http(api, tmp_path, monkeypatch):
@@ -211,7 +215,7 @@ def test_secrets_never_written(api, tmp_path, monkeypatch):
     """Against a local server standing in for the API, which echoes the key in an error body."""
     s = api(OPENAI_REPLY)
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
-    s.script = [(401, {"error": f"invalid key {FAKE_KEY}"})]
+    s.script = [(400, {"error": f"invalid request for key {FAKE_KEY}"})]  # (401 stops the stage: test_llm_keys)
     ledger = tmp_path / "ledger.jsonl"
     c = CachedClient(OpenAICompatBackend(base_url=s.url), ResponseCache(tmp_path / "cache"), ledger_path=ledger)
     bad = c.complete(q("a"))

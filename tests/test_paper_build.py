@@ -117,8 +117,12 @@ def test_paper_tree_outputs_and_statuses(paper_tree: Path, capsys):
     assert status["train.s1-32B.gpu_hours"] == "error"                # metrics.json lacks gpu_hours
     assert "no key 'gpu_hours'" in claims.loc["train.s1-32B.gpu_hours", "note"]
     assert status["table3.budget-forcing.control"] == "match"         # read back from scaling_methods.csv
+    # complete commands (issue 22): the paper config named; the cheapest route first
     assert claims.loc["table1.s1-32B.aime24", "rebuild"] == \
-        "snakemake results/eval/s1-32B/bf-auto/aime24_nofigures/results.json"
+        "snakemake --configfile config/s1.yaml --cores all results/eval/s1-32B/bf-auto/aime24_nofigures/results.json"
+    assert claims.loc["table1.s1-32B.aime24", "requires"] == "gpu-eval"
+    assert "--allowed-rules" in claims.loc["table1.s1-32B.aime24", "command"]
+    assert claims.loc["table1.s1-32B.aime24", "band"].startswith("one question = 3.3 points")
     assert claims.loc["table1.s1-32B.aime24", "tiny_value"] == ""     # no tiny tree given
     assert "claims" in capsys.readouterr().out
     report = (out / "report.md").read_text()
@@ -128,8 +132,8 @@ def test_paper_tree_outputs_and_statuses(paper_tree: Path, capsys):
     assert '<figure id="fig-scaling"><img src="data:image/png;base64,' in html  # self-contained
     # the paper's layout: Table 1 row s1-32B, column AIME24 holds 50.0 against 56.7, off, details one click away
     cell = html[html.index('id="c-table1.s1-32B.aime24"'):].split("</td>")[0]
-    assert '<span class="v">50.0</span>' in cell and "paper 56.7 · Δ -6.7" in cell and "b-off" in cell
-    assert "<details>" in cell and "snakemake results/eval/s1-32B/bf-auto/aime24_nofigures/results.json" in cell
+    assert '<span class="v">50.0</span>' in cell and "paper 56.7% · Δ -6.7" in cell and "b-off" in cell
+    assert "<details>" in cell and "snakemake --configfile config/s1.yaml --cores all results/eval/s1-32B/bf-auto/aime24_nofigures/results.json" in cell
     assert "| s1-32B | **50.0** / 56.7 (-6.7) off |" in report
 
 
@@ -137,9 +141,12 @@ def test_tiny_tree_is_never_compared_with_the_paper(tiny_tree: Path):
     out = tiny_tree / "paper"
     assert run_cli("--results-dir", str(tiny_tree)) == 0
     claims = claims_csv(out)
-    assert set(claims["status"]) == {"not run", "cited"}
+    # one vocabulary (issue 22): a claim with a tiny analogue is "tiny", never compared
+    assert set(claims["status"]) == {"tiny", "not run", "cited"}
+    assert ((claims["status"] == "tiny") == (claims["tiny_value"] != "")).all()
     row = claims.loc["table1.s1-32B.aime24"]
     assert (row["reproduced_value"], row["tiny_value"], row["tiny_note"]) == ("", "90.0", TINY_NOTE)
+    assert (row["delta"], row["compared_to"]) == ("", "")
     assert claims.loc["funnel.selected", "tiny_value"] == "50.0"      # same path as the paper target
     assert claims.loc["table3.budget-forcing.control", "tiny_value"] == "100.0"
     assert claims.loc["table5.s1-32B.wait-2.aime24", "tiny_value"] == "93.0"
@@ -216,7 +223,7 @@ def test_partial_tiny_run_is_detected_before_any_eval(tmp_path: Path):
           "after_format,390,x\nafter_difficulty,200,d\npreselected,10,p\nselected,50,s\n")
     assert run_cli("--results-dir", str(root)) == 0
     row = claims_csv(root / "paper").loc["funnel.selected"]
-    assert (row["status"], row["tiny_value"]) == ("not run", "50.0")
+    assert (row["status"], row["tiny_value"]) == ("tiny", "50.0")  # never compared: its own status
     assert run_cli("--results-dir", str(root), "--mode", "paper") == 0  # explicit override
     assert claims_csv(root / "paper").loc["funnel.selected", "status"] == "off"
 

@@ -58,19 +58,25 @@ def test_latex_declares_its_packages_and_shows_stderr(wide_tree: Path):
 
 
 @pytest.mark.skipif(TEX is None, reason="no TeX engine (apt-get install texlive-latex-base texlive-latex-recommended)")
-def test_latex_tables_compile_and_fit_the_text_width(wide_tree: Path, tmp_path: Path):
+@pytest.mark.parametrize("layout", ["onecolumn", "twocolumn"])
+def test_latex_tables_compile_and_fit_the_text_width(wide_tree: Path, tmp_path: Path, layout: str):
+    """Each table in an article of one column and of two (as a conference paper): no Overfull \\hbox.
+    A table with wrapped text spans both columns (table*); one word per line in a narrow column is
+    what TeX reports as overfull or underfull boxes, and the Description column is checked for both."""
     assert run_cli("--results-dir", str(wide_tree)) == 0
     texs = sorted((wide_tree / "paper" / "tables").glob("*.tex"))
     assert {t.stem for t in texs} >= {"results", "scaling_methods", "funnel", "funnel_collect", "selections"}
     for tex in texs:
         packages = re.findall(r"\\usepackage\{(\w+)\}", tex.read_text().splitlines()[0])
         doc = tmp_path / f"doc-{tex.stem}.tex"
-        doc.write_text("\\documentclass{article}\n" + "".join(f"\\usepackage{{{p}}}\n" for p in packages)
-                       + f"\\begin{{document}}\n\\input{{{tex}}}\n\\end{{document}}\n")
+        doc.write_text(f"\\documentclass[{layout}]{{article}}\n" + "".join(f"\\usepackage{{{p}}}\n" for p in packages)
+                       + f"\\begin{{document}}\n\\input{{{tex}}}\nText.\n\\end{{document}}\n")
         proc = subprocess.run([TEX, "-interaction=nonstopmode", "-halt-on-error", doc.name], cwd=tmp_path,
                               capture_output=True, text=True, timeout=300)
         log = (tmp_path / f"doc-{tex.stem}.log").read_text(errors="replace")
-        assert proc.returncode == 0, f"{tex.name} does not compile:\n{proc.stdout[-3000:]}"
-        assert "Overfull \\hbox" not in log, f"{tex.name} is wider than the text:\n" + "\n".join(
+        assert proc.returncode == 0, f"{tex.name} does not compile ({layout}):\n{proc.stdout[-3000:]}"
+        assert "Overfull \\hbox" not in log, f"{tex.name} is wider than the text ({layout}):\n" + "\n".join(
             ln for ln in log.splitlines() if "Overfull" in ln)
+        if "X}" in tex.read_text():  # wrapped text: no badly spaced one-word lines either
+            assert "Underfull \\hbox (badness 10000)" not in log, f"{tex.name} ({layout}) wraps a word per line"
         assert (tmp_path / f"doc-{tex.stem}.pdf").stat().st_size > 0

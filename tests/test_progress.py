@@ -72,3 +72,19 @@ def test_training_log_has_eta_and_no_carriage_returns(tmp_path, tiny_tokenizer, 
     assert len(steps) == 4, text  # steps 0, 2, 4 and the last (5)
     for ln in steps:
         assert re.search(r"elapsed \d+s, \d+\.\d\d steps/s, ETA (\d+m)?\d+s$", ln), ln
+
+
+def test_console_mirrors_progress_to_the_terminal_only_when_asked(tmp_path, monkeypatch):
+    """`make demo` sets S1KIT_CONSOLE_PROGRESS=1: a job's progress line reaches the terminal (here a
+    file standing in for /dev/tty); without it, or without a terminal, nothing is written."""
+    from s1kit.progress import console
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False, raising=False)
+    tty = tmp_path / "tty"
+    tty.write_text("")
+    line = "step 250/2500 loss 0.0295 lr 2.94e-03, elapsed 56s, 4.50 steps/s, ETA 8m19s"
+    assert console(line, env={"S1KIT_CONSOLE_PROGRESS": "1", "S1KIT_RULE": "train_sft"}, tty=str(tty))
+    assert tty.read_text() == f"    [train_sft] {line}\n"
+    assert not console(line, env={}, tty=str(tty))  # not asked: Snakemake runs outside make demo
+    assert not console(line, env={"S1KIT_CONSOLE_PROGRESS": "1"}, tty=str(tmp_path / "no" / "tty"))  # no terminal
+    assert tty.read_text().count("\n") == 1

@@ -304,3 +304,20 @@ def test_review_config_dry_run_shows_fetch_and_review_jobs(tmp_path):
     assert "train_sft" not in stats and "collect_source" not in stats
     assert "--tokenizer-manifest resources/hub/manifests/qwen_tokenizer.json" in out
     assert "review" not in yaml.safe_load((REPO / "config" / "default.yaml").read_text())
+
+
+def test_review_fetch_without_a_network_says_what_it_needs_in_one_line(tmp_path):
+    """Issue 22: no hub reachable (a closed port on loopback stands in for no network) -> one line
+    naming the repository, the revision and the two ways out, not a traceback."""
+    env = dict(os.environ, HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_ETAG_TIMEOUT="2", HF_HUB_DOWNLOAD_TIMEOUT="2")
+    env.pop("HF_HUB_OFFLINE", None)
+    proc = subprocess.run([str(Path(sys.executable).parent / "s1kit"), "fetch", "--sources", "published_results",
+                           "--lock", str(tmp_path / "hub.lock.yaml"), "--dest", str(tmp_path / "hub"),
+                           "--manifests", str(tmp_path / "manifests")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    line = lines[0]
+    assert line.startswith("s1kit fetch: error: cannot resolve dataset simplescaling/results at revision 'main'")
+    assert "Needs a network" in line and "collect.hub.offline_mirror" in line

@@ -92,7 +92,8 @@ def test_no_sentinel_in_any_file_the_stages_write(tmp_path):
     leaked = " ".join(SENTINELS.values())
     api = FakeAPI(default={}, route=echoing(canned, leaked), echo=list(SENTINELS.values()))
     # the first three replies are errors echoing every key (retried; one question gives up)
-    api.script = [(503, {"error": "overloaded"}), (401, {"error": "bad key"}), (503, {"error": "overloaded"})]
+    # (a 400, not a 401: a refused key stops the stage, issue #21.4)
+    api.script = [(503, {"error": "overloaded"}), (400, {"error": "bad request"}), (503, {"error": "overloaded"})]
     client = {"max_retries": 1, "workers": 1}
     override = {
         "distill": {"teacher": "leaky", "backend": "openai_compat", "model": "r1",

@@ -389,6 +389,23 @@ def test_ablation_59k_full():
     assert [r["id"] for r in out] == [r["id"] for r in rows if r["thinking"] is not None]
 
 
+def test_ablation_59k_full_notebook_is_every_row_with_a_teacher_trace(tmp_path):
+    """semantics notebook (config/s1.yaml): 59K-full is the published data_ablation_full59K, every
+    question with a teacher trace (data/filter.ipynb cell 4 (geminiall) starts from 58,986 of 59,029),
+    rows without grades, a teacher grade or a domain included; only the trace-less row is out."""
+    rows = ablation_pool()
+    rows += [row(domain=None), row(teacher=None), {**row(), "small_correct": None}]
+    out = select_ablation("59K-full", rows, cfg(size=3, semantics="notebook"))
+    assert [r["id"] for r in out] == [r["id"] for r in rows if r["thinking"] is not None]
+    assert len(out) == len(rows) - 1
+    kit = select_ablation("59K-full", rows, cfg(size=3))  # the kit keeps rows with every feature
+    assert len(kit) == len(out) - 2  # the domain-less and the grade-less rows (teacher grade is not a kit feature)
+    from s1kit.select import write_selection
+
+    info = write_selection(tmp_path / "full", out)  # a domain-less row is written, grouped as (none)
+    assert info["questions"] == len(out) and "(none)" in (tmp_path / "full" / "composition.csv").read_text()
+
+
 def test_unknown_selection():
     with pytest.raises(KeyError, match="1K-random"):
         select_ablation("1K-rand", ablation_pool(), cfg())

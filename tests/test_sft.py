@@ -28,9 +28,12 @@ def test_answer_prefix_rule():
 
 
 def test_chat_text(tiny_tokenizer):
-    text = chat_text(tiny_tokenizer, "  4 h+2 \n", "4 h +2 4 6", "Final Answer: 6")
+    text = chat_text(tiny_tokenizer, "4 h+2", "4 h +2 4 6", "Final Answer: 6")
     assert text == ("<|im_start|>user\n4 h+2<|im_end|>\n<|im_start|>assistant\n<|im_start|>think\n4 h +2 4 6\n"
                     "<|im_start|>answer\nFinal Answer: 6<|im_end|>\n")
+    # the question verbatim, surrounding whitespace included (issue #24 item 6(c); the official text:
+    # tests/test_sft_hf_trainer.py::test_loss_mask_equals_trl_0_12_collator_on_the_official_text)
+    assert chat_text(tiny_tokenizer, "  4 h+2 \n", "4 h +2 4 6", "6").startswith("<|im_start|>user\n  4 h+2 \n<|im_end|>")
     with_sys = chat_text(tiny_tokenizer, "q", "t", "a", system="be brief")
     assert with_sys.startswith("<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nq<|im_end|>\n")
 

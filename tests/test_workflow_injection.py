@@ -13,6 +13,7 @@ must reach the stand-in s1kit's argv.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import shutil
@@ -29,11 +30,14 @@ SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text
 VALIDATOR = jsonschema.validators.validator_for(SCHEMA)(SCHEMA)
 
 # Three payloads, one per quoting context a value could be wrongly pasted into: bare (or
-# inside double quotes: $(...) and backticks still run), inside '...', inside "...".
+# inside double quotes: $(...) and backticks still run), inside '...', inside "...". Each
+# also holds braces (issue #21, item 2): Snakemake formats a plain string param with the
+# job's wildcards ({task} -> the task's name, {4} -> WildcardError); none may be rewritten.
+BRACES = "{{task}}m-{{teacher}}\\boxed{{answer}}x{{4}}y{{1,3}}"
 PAYLOADS = {
-    "bare": "PWN{i}$(touch pwned{i}a)`touch pwned{i}b`;touch pwned{i}c #\ntouch pwned{i}d",
-    "single": "PWN{i}';touch pwned{i}e;'",
-    "double": 'PWN{i}";touch pwned{i}f;"',
+    "bare": "PWN{i}" + BRACES + "$(touch pwned{i}a)`touch pwned{i}b`;touch pwned{i}c #\ntouch pwned{i}d",
+    "single": "PWN{i}" + BRACES + "';touch pwned{i}e;'",
+    "double": "PWN{i}" + BRACES + '";touch pwned{i}f;"',
 }
 
 # Stand-ins: s1kit records its argv (fields split by 0x1f, records by 0x1e); the launchers
@@ -171,5 +175,48 @@ def test_no_config_value_runs_as_shell(tmp_path, config):
             for a in argv:
                 for m in re.finditer(r"PWN(\d+)", a):
                     want = template.format(i=m.group(1))
-                    assert want in a or want.replace('"', '\\"').replace("\n", "\\n") in a, (a, want)
+                    assert want in a or json.dumps(want)[1:-1] in a, (a, want)
         assert len(reached) >= 10, sorted(dotted(accepted[i]) for i in reached)
+
+
+def test_braces_in_config_values_reach_s1kit_intact(tmp_path):
+    """Issue #21, item 2: `{task}` in evaluate.gen_kwargs.until reached the job as the task's
+    name, `m-{teacher}` (distill.model) as m-oracle, `\\boxed{answer}` was mangled and a regex
+    quantifier ({4}, {1,3}) in select.*pattern stopped the DAG with a bare WildcardError. The
+    real Snakemake renders every job (`-n -p --forceall`); the stand-in s1kit records its argv."""
+    import json as _json
+
+    base = yaml.safe_load((REPO / "config/default.yaml").read_text())
+    until = ["{task}", "\\boxed{answer}", "{4}", "{1,3}"]
+    base["evaluate"]["gen_kwargs"]["until"] = until
+    base["distill"]["model"] = "m-{teacher}"
+    base["distill"]["params"] = {"stop{1,3}": ["{task}", "\\boxed{answer}"]}  # braces in a key too
+    base["select"]["benchmark_sources"]["olympiad"]["pattern"] = "^tiny_olympiad{1,3}"
+    base["select"]["long_source_pattern"] = "^tiny_m{1}ath"
+    base["select"]["keep_asy_pattern"] = "^tiny_olympia[d]{4}"
+    base["train"]["runs"]["tiny-s1"]["hparams"]["system_prompt"] = "Answer in \\boxed{answer}; {run}"
+    assert VALIDATOR.is_valid(base)
+    proc = render(tmp_path, base)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    argvs = run_commands(tmp_path, proc.stdout + proc.stderr)
+
+    def flag(argv, name):
+        return argv[argv.index(name) + 1]
+
+    by_cmd: dict[str, list[list[str]]] = {}
+    for argv in argvs:
+        by_cmd.setdefault(argv[0], []).append(argv)
+    (distill,) = by_cmd["distill"]
+    assert flag(distill, "--model") == "m-{teacher}"
+    assert _json.loads(flag(distill, "--params-json")) == {"stop{1,3}": ["{task}", "\\boxed{answer}"]}
+    evals = by_cmd["evaluate"]
+    assert evals and all(_json.loads(flag(a, "--base-gen-kwargs"))["until"] == until for a in evals)
+    selects = by_cmd["select"]
+    assert len(selects) == len(base["select"]["selections"])
+    for argv in selects:
+        cfg = _json.loads(flag(argv, "--config-json"))
+        assert cfg["benchmark_sources"]["olympiad"]["pattern"] == "^tiny_olympiad{1,3}"
+        assert cfg["long_source_pattern"] == "^tiny_m{1}ath"
+        assert cfg["keep_asy_pattern"] == "^tiny_olympia[d]{4}"
+    (train,) = by_cmd["train"]
+    assert _json.loads(flag(train, "--config-json"))["system_prompt"] == "Answer in \\boxed{answer}; {run}"

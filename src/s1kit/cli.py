@@ -177,7 +177,8 @@ def _featurize(a: argparse.Namespace) -> None:
         if not sep:
             raise ValueError(f"--attempt-grades expects model=path, got {item!r}")
         grades[name] = path
-    print(f"{merge(a.pool, a.traces, a.teacher_grades, grades, a.domains, a.length_tokenizer, a.out)} rows -> {a.out}")
+    n = merge(a.pool, a.traces, a.teacher_grades, grades, a.domains, a.length_tokenizer, a.out, a.semantics)
+    print(f"{n} rows -> {a.out}")
 
 
 def _select(a: argparse.Namespace) -> None:
@@ -435,7 +436,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                          ("--solution-field",), ("--questions", int), ("--grading-prompt",), ("--rubric",),
                          ("--out",)]),
         "featurize": (_featurize, [("--pool",), ("--traces",), ("--teacher-grades",), ("--attempt-grades", None, "*"),
-                                   ("--domains",), ("--length-tokenizer",), ("--out",)]),
+                                   ("--domains",), ("--length-tokenizer",), ("--out",), ("--semantics",)]),
         "select": (_select, [("--name",), ("--featurized",), ("--out-dir",), ("--config-json",),
                              ("--funnel-out",)]),
         "select-overlap": (_select_overlap, [("--ids",), ("--published",), ("--featurized",), ("--out",)]),

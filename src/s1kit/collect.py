@@ -143,6 +143,25 @@ class CollectConfig:
     ngram: int = 8
     seed: int = 0  # the seeded shuffles of the selection (official: 42)
     sources: dict[str, Any] = field(default_factory=dict)  # name -> count (synthetic) or options (hub)
+    # Under semantics official, which revision of the official loop (OFFICIAL_LOOPS): "published" as the
+    # published pool was built, with the loop's n-gram check commented out (simplescaling/s1 commit
+    # 0b086e8 of 2025-01-31; commit e6c18d8 of 2025-02-10 enabled it), so nothing is dropped by n-grams
+    # and LiveCodeBench keeps its 151; "pinned" with data/collect_data.py:459 (decontaminate_train_data)
+    # as pinned. Semantics kit always decontaminates against the eval sets.
+    official_loop: str = "pinned"
+
+    def __post_init__(self) -> None:
+        if self.official_loop not in OFFICIAL_LOOPS:
+            raise ValueError(f"config collect.official_loop: {self.official_loop!r} is not one of "
+                             f"{list(OFFICIAL_LOOPS)}")
+
+    @property
+    def decontaminates(self) -> bool:
+        """Whether the loop drops rows by n-gram overlap (everything but the published official loop)."""
+        return self.semantics != "official" or self.official_loop == "pinned"
+
+
+OFFICIAL_LOOPS = ("published", "pinned")
 
 
 @dataclass(frozen=True)
@@ -342,7 +361,7 @@ def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_po
                quarantine_paths: list[str | Path] = (), config: CollectConfig = CollectConfig(),
                official_collect: str | Path | None = None) -> dict[str, int]:
     """Decontaminate each source (against the eval sets, and under official semantics the sources
-    before it), select, then dedup.
+    before it; not at all under the published official loop, config.official_loop), select, then dedup.
 
     A source is named by its file stem (its quarantine file, same stem, adds to "loaded"), and
     its pool settings come from ``source_pool``. Funnel columns: "contaminated" matched an eval
@@ -394,8 +413,9 @@ def _collect(raw_paths: list[str | Path], index: NgramIndex, pool: _Pool, funnel
         if spec.appended:
             appended.append((name, table))
             continue
-        hashes = index.hashes(questions)
-        matched = index.match_hashes(*hashes, len(ids))
+        hashes = index.hashes(questions) if config.decontaminates else None
+        # the published loop checked nothing (its decontaminate_train_data call commented out)
+        matched = index.match_hashes(*hashes, len(ids)) if hashes is not None else [None] * len(ids)
         gone = sorted(i for i, m in enumerate(matched) if m is not None)
         kept_at = sem.kept_order(len(ids), set(gone))
         chosen = select(kept_at, questions, spec, config.seed, sem, keep,
@@ -408,7 +428,7 @@ def _collect(raw_paths: list[str | Path], index: NgramIndex, pool: _Pool, funnel
             else:
                 contaminated.append({**r, "matched_eval": matched[i]})
                 row["cross_source" if matched[i].startswith("pool:") else "contaminated"] += 1
-        if sem.cross_source:
+        if sem.cross_source and hashes is not None:
             _add_chosen(index, name, ids, chosen, hashes)
             kept_ids.update(ids[i] for i in chosen)
         del hashes, questions

@@ -33,7 +33,9 @@ def distill(pool_path: str | Path, out_traces: str | Path, out_ledger: str | Pat
     a deleted output pays for nothing already answered. `llm` holds the client's settings
     (max_retries, rpm, workers, retry_failures, prices, max_cost_usd), config key `where`.
     At the spend cap the client raises SpendCapReached: the answers so far are cached and
-    listed in the ledger's ``.partial`` file, the outputs are not written."""
+    listed in the ledger's ``.partial`` file, the outputs are not written. So too when the key
+    is missing or refused (CredentialError, never cached) or every request failed (AllFailed);
+    some failures are kept in the traces with their errors, with a warning."""
     llm = dict(llm or {})
     workers = llm.pop("workers", 4)
     partial = Path(out_ledger).with_name(Path(out_ledger).name + ".partial")
@@ -46,6 +48,7 @@ def distill(pool_path: str | Path, out_traces: str | Path, out_ledger: str | Pat
     requests = [Request(model=model or teacher, messages=({"role": "user", "content": r["question"]},),
                         params=dict(params or {})) for r in rows]
     responses = client.complete_many(requests, workers=workers, desc=f"distill {teacher}")
+    client.check_answers(responses, partial)  # every request failed: an error, nothing written
     traces = [{
         "id": row["id"],
         "teacher": teacher,

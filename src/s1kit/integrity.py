@@ -12,6 +12,14 @@ run goes on is named by the job that reads it.
 Files are rehashed only when their size or mtime changed since the last check (a cache in
 ``.snakemake/s1kit_verified.json``), so a second start costs a stat per file. Outputs of
 jobs Snakemake marks incomplete (killed mid-job; rerun by rerun-incomplete) are skipped.
+
+The cache trusts (size, mtime); Snakemake does not: it also reruns a job when an input newer
+than the job's outputs has a checksum other than the one it recorded, so a same-size,
+same-mtime change (bit rot) would pass :func:`verify` and still make Snakemake delete the
+next job's outputs. Hence a second check once the DAG is known (the Snakefile's ``onstart``,
+after Snakemake decided what to run and before any job deletes anything):
+:func:`verify_paths` rehashes, regardless of the cache, every input of every job that will
+run over outputs that exist (:func:`inputs_of_reruns`).
 """
 
 from __future__ import annotations
@@ -98,6 +106,49 @@ def verify(workdir: str | Path = ".", results: str = "results") -> list[str]:
     except OSError:
         pass
     return problems
+
+
+def _check(workdir: Path, path: str, side: Path) -> str | None:
+    """The problem with one recorded file, or None (also when it has no usable record)."""
+    try:
+        rec = json.loads(side.read_text(encoding="utf-8"))
+        out = rec["output"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{side}: unreadable provenance record"
+    target = workdir / path
+    if out.get("kind") != "file" or not out.get("sha256") or os.path.normpath(out.get("path", "")) != path \
+            or not target.is_file():
+        return None
+    current = file_sha256(target)
+    if current != out["sha256"]:
+        return problem(path, {**out, "rule": rec.get("rule"), "subcommand": rec.get("subcommand"),
+                              "ended": rec.get("ended")}, current)
+    return None
+
+
+def verify_paths(paths, workdir: str | Path = ".") -> list[str]:
+    """The files among ``paths`` (relative to ``workdir``) with a provenance record that they no
+    longer match, each rehashed whatever its size and mtime (no cache)."""
+    workdir = Path(workdir)
+    problems = []
+    for path in sorted({os.path.normpath(str(p)) for p in paths}):
+        side = workdir / sidecar_path(path)
+        if side.is_file() and (bad := _check(workdir, path, side)):
+            problems.append(bad)
+    return problems
+
+
+def inputs_of_reruns(dag) -> list[str]:
+    """Inputs of the jobs a Snakemake DAG will run whose outputs (some of them) exist: running
+    such a job deletes those outputs first, so its inputs must be verified beforehand. Inputs
+    that a job of this run rewrites are left to that job."""
+    jobs = list(dag.needrun_jobs())
+    produced = {str(f) for job in jobs for f in job.output}
+    out = set()
+    for job in jobs:
+        if any(os.path.exists(str(f)) for f in job.output):
+            out.update(str(f) for f in job.input if str(f) not in produced and os.path.isfile(str(f)))
+    return sorted(out)
 
 
 def message(problems: list[str]) -> str:

@@ -6,11 +6,17 @@ not a terminal, :func:`configure_tqdm` makes every tqdm bar (ours and the librar
 transformers, datasets, lm-eval, huggingface_hub) write one plain line per update, at most
 every ``LOG_INTERVAL_S`` seconds, and the final state. On a terminal nothing changes.
 Snakemake's own progress ("N of M steps") is Snakemake's and is left alone.
+
+A job's output goes to its log, so a long job (training) would leave the console at "18 of
+31 steps" for minutes: :func:`console` also writes its progress lines (step, loss, ETA) to
+the terminal Snakemake was started from, when ``S1KIT_CONSOLE_PROGRESS=1`` (``make demo``
+sets it) and there is one. Under Slurm or CI there is no terminal and nothing changes.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
 from typing import IO
@@ -74,3 +80,25 @@ def eta_text(done: int, total: int, elapsed_s: float, session_steps: int, sessio
     rate = session_steps / session_s if session_s > 0 and session_steps > 0 else 0.0
     eta = duration((total - done) / rate) if rate else "?"
     return f"elapsed {duration(elapsed_s)}, {rate:.2f} steps/s, ETA {eta}"
+
+
+CONSOLE_ENV = "S1KIT_CONSOLE_PROGRESS"  # "1": mirror progress lines to the controlling terminal
+
+
+def console(line: str, env: dict[str, str] | None = None, tty: str = "/dev/tty") -> bool:
+    """Write ``[rule] line`` to the terminal Snakemake runs in; True if written.
+
+    Only when ``S1KIT_CONSOLE_PROGRESS=1`` and stdout is not itself that terminal (a job
+    whose output goes to its log file); silently nothing where there is no controlling
+    terminal (Slurm, CI, nohup). The log keeps the same line: this is a copy for the eye.
+    """
+    env = os.environ if env is None else env
+    if env.get(CONSOLE_ENV) != "1" or sys.stdout.isatty():
+        return False
+    tag = env.get("S1KIT_RULE", "s1kit")
+    try:
+        with open(tty, "w", encoding="utf-8") as term:
+            term.write(f"    [{tag}] {line}\n")
+    except OSError:  # no controlling terminal
+        return False
+    return True

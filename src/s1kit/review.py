@@ -142,7 +142,10 @@ def responses(rec: Mapping[str, Any], where: str) -> list[str]:
 
 
 def gold(rec: Mapping[str, Any], where: str) -> str:
-    """The gold answer: lm-eval's logged ``target``, else doc["answer"]."""
+    """The gold answer: lm-eval's logged ``target``, else doc["answer"]. For GPQA this is the
+    letter in the published run's own choice order, which the fork's code does not pin
+    (docs/fidelity.md, "GPQA choice order"): the order is read from the samples, never
+    recomputed."""
     target = rec.get("target")
     if target is None or target == "":
         target = (rec.get("doc") or {}).get("answer")

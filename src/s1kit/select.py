@@ -52,7 +52,10 @@ FUNNEL_COLUMNS = ["step", "count", "description"]
 FUNNEL_STEPS = {
     "collected": "questions in the decontaminated, deduplicated pool",
     "with_features": "after dropping API errors and missing features",
-    "after_format": "after the formatting filters",
+    # where the official notebook's printed funnel and the paper's part: the format filter,
+    # data/filter.ipynb cell 7 (no_weird_string), prints 51,607, the paper 51,581 (54,116 before it
+    # agree); 24,517 vs 24,496 and 393 vs 384 preselected follow (src/s1kit/paper/claims.yaml, funnel.*)
+    "after_format": "after the formatting filters (notebook and paper part here: 51,607 vs 51,581)",
     "after_difficulty": "after dropping questions any attempt model solved",
     "preselected": "benchmark-related questions kept before sampling",
     "selected": "final selection",
@@ -127,6 +130,13 @@ class Rules:
     feature_columns: Callable[[SelectConfig], tuple[str, ...]]
     format_ok: Callable[[dict[str, Any], SelectConfig], bool]
     draw: Callable[[list[dict[str, Any]], list[dict[str, Any]], SelectConfig], list[dict[str, Any]]]
+    # A question twice in the pool (official collection appends AIME without dedup): kit refuses it;
+    # the notebook keys every filter and draw by question hash, so both rows pass or fail together
+    # and both reach the selection (data/filter.ipynb cell 22 (sampled_geminiall)).
+    by_question: bool
+    # 59K-full (Table 2): kit = rows with every feature; notebook = every row with a teacher trace, as
+    # the published simplescaling/data_ablation_full59K (58,986 rows: grades and domains may be missing)
+    full_pool: Callable[[dict[str, Any], SelectConfig], bool]
 
 
 def _features_kit(cfg: SelectConfig) -> tuple[str, ...]:
@@ -289,7 +299,7 @@ def _draw_notebook(hard: list[dict[str, Any]], pre: list[dict[str, Any]], cfg: S
     rs = np.random.RandomState(cfg.seed)
     chosen = {r["id"] for r in pre}
     pools: dict[str, _Pool] = {}
-    for r in hard:
+    for r in _first_per_id(hard):  # cell 19 draws from featurized_dict: one entry per question
         pool = pools.setdefault(r["domain"], _Pool())
         pool.ids.append(r["id"])
         pool.lengths.append(int(r["thinking_tokens"]))
@@ -319,9 +329,20 @@ def _draw_notebook(hard: list[dict[str, Any]], pre: list[dict[str, Any]], cfg: S
     return [r for r in hard if r["id"] in chosen]
 
 
+def _full_kit(row: dict[str, Any], cfg: SelectConfig) -> bool:
+    return has_features(row, cfg)
+
+
+def _full_notebook(row: dict[str, Any], cfg: SelectConfig) -> bool:
+    # data/filter.ipynb cell 4 (geminiall): the pool the notebook starts from is every question with a
+    # teacher answer (58,986 of 59,029 featurized), the published 59K
+    return row.get("thinking") is not None
+
+
 RULES = {
-    "kit": Rules(re.IGNORECASE, _features_kit, _format_ok_kit, _draw_kit),
-    "notebook": Rules(0, _features_notebook, _format_ok_notebook, _draw_notebook),
+    "kit": Rules(re.IGNORECASE, _features_kit, _format_ok_kit, _draw_kit, by_question=False, full_pool=_full_kit),
+    "notebook": Rules(0, _features_notebook, _format_ok_notebook, _draw_notebook, by_question=True,
+                      full_pool=_full_notebook),
 }
 
 
@@ -339,15 +360,34 @@ def _check_unique_ids(rows: list[dict[str, Any]]) -> None:
         seen.add(r["id"])
 
 
+def _keep(rows: list[dict[str, Any]], test: Callable[[dict[str, Any]], bool], by_question: bool
+          ) -> list[dict[str, Any]]:
+    """The rows that pass; by_question: every row of a question that passes once, as the notebook's
+    filters keep rows by a set of question hashes (data/filter.ipynb cell 7 (no_weird_string))."""
+    if not by_question:
+        return [r for r in rows if test(r)]
+    ids = {r["id"] for r in rows if test(r)}
+    return [r for r in rows if r["id"] in ids]
+
+
+def _first_per_id(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    return [r for r in rows if not (r["id"] in seen or seen.add(r["id"]))]
+
+
 def select_s1k(rows: list[dict[str, Any]], cfg: SelectConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Returns (selection in order, funnel rows); exactly cfg.size rows or a ValueError."""
-    _check_unique_ids(rows)
-    columns = cfg.rules.feature_columns(cfg)
-    featured = [r for r in rows if has_features(r, cfg, columns)]
-    formatted = [r for r in featured if format_ok(r, cfg)]
-    hard = [r for r in formatted if is_hard(r, cfg)]
-    _check_size(cfg, len(hard), "after the feature, format and difficulty filters")
-    pre = [r for r in by_length(hard) if is_preselected(r, cfg)]
+    """Returns (selection in order, funnel rows); exactly cfg.size questions or a ValueError (under
+    semantics notebook a question twice in the pool is two rows, as the notebook keeps them)."""
+    rules = cfg.rules
+    if not rules.by_question:
+        _check_unique_ids(rows)
+    columns = rules.feature_columns(cfg)
+    featured = _keep(rows, lambda r: has_features(r, cfg, columns), rules.by_question)
+    formatted = _keep(featured, lambda r: format_ok(r, cfg), rules.by_question)
+    hard = _keep(formatted, lambda r: is_hard(r, cfg), rules.by_question)
+    _check_size(cfg, len({r["id"] for r in hard}), "after the feature, format and difficulty filters")
+    # data/filter.ipynb cell 14 (selected_qhashes): a set of questions
+    pre = _first_per_id([r for r in by_length(hard) if is_preselected(r, cfg)])
     if len(pre) > cfg.size:
         raise ValueError(f"{len(pre)} questions preselected, more than select.size={cfg.size}")
     selection = cfg.rules.draw(hard, pre, cfg)
@@ -359,13 +399,14 @@ def select_s1k(rows: list[dict[str, Any]], cfg: SelectConfig) -> tuple[list[dict
 def select_ablation(name: str, rows: list[dict[str, Any]], cfg: SelectConfig) -> list[dict[str, Any]]:
     """Table 2 sets, drawn from the quality-filtered pool (no difficulty filter).
 
-    The 1K sets have exactly cfg.size rows (a smaller pool is a ValueError); 59K-full is
-    every row with features, whatever cfg.size.
+    The 1K sets have exactly cfg.size rows (a smaller pool is a ValueError); 59K-full is the
+    whole pool whatever cfg.size: every row with a teacher trace under semantics notebook (the
+    published data_ablation_full59K), every row with all features under kit (Rules.full_pool).
     """
     if name not in SELECTIONS[1:]:
         raise KeyError(f"unknown ablation {name!r} (known: {', '.join(SELECTIONS[1:])}; s1K is select_s1k)")
     if name == "59K-full":
-        return [r for r in rows if has_features(r, cfg)]
+        return [r for r in rows if cfg.rules.full_pool(r, cfg)]
     rng = np.random.default_rng(cfg.seed)
     quality = [r for r in rows if has_features(r, cfg) and format_ok(r, cfg)]
     _check_size(cfg, len(quality), f"after the feature and format filters, for {name}")
@@ -380,9 +421,9 @@ def select_ablation(name: str, rows: list[dict[str, Any]], cfg: SelectConfig) ->
 def composition(selection: list[dict[str, Any]]) -> list[dict[str, Any]]:
     qs: Counter[str] = Counter()
     toks: Counter[str] = Counter()
-    for r in selection:
-        qs[r["domain"]] += 1
-        toks[r["domain"]] += r["thinking_tokens"]
+    for r in selection:  # 59K-full (semantics notebook) holds rows without a domain
+        qs[r["domain"] or "(none)"] += 1
+        toks[r["domain"] or "(none)"] += r["thinking_tokens"] or 0
     return [{"domain": d, "questions": n, "thinking_tokens": toks[d]} for d, n in qs.most_common()]
 
 
@@ -408,7 +449,7 @@ def summary(selection: list[dict[str, Any]]) -> dict[str, Any]:
         "questions": n,
         "thinking_tokens": tokens,
         "avg_thinking_tokens": tokens / n if n else 0.0,
-        "domains": len({r["domain"] for r in selection}),
+        "domains": len({r["domain"] for r in selection if r["domain"] is not None}),
         "teacher_correct_frac": sum(bool(r.get("teacher_correct")) for r in selection) / n if n else 0.0,
         "source_types": dict(Counter(r["source_type"] for r in selection).most_common()),
     }

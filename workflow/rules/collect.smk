@@ -22,11 +22,11 @@ if HUB_NAMES:
             [manifest(n) for n in HUB_NAMES],
         params:
             rule="fetch",
-            names=HUB_NAMES,
-            lock=HUB_LOCK,
+            names=verbatim(HUB_NAMES),
+            lock=verbatim(HUB_LOCK),  # config values: verbatim(), never formatted by Snakemake
             dest=hub_dest,
             manifests=lambda wildcards, output: str(Path(output[0]).parent),
-            mirror=["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else [],
+            mirror=verbatim(["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else []),
         log:
             "logs/collect/fetch.log",
         container:
@@ -49,7 +49,7 @@ if OFFICIAL:
             path="|".join(re.escape(p) for p in OFFICIAL["files"]),
         params:
             rule="fetch_official",
-            spec=as_json(OFFICIAL),
+            spec=json_param(OFFICIAL, "official"),
             dest=official_dest,
         log:
             "logs/collect/fetch_official/{path}.log",

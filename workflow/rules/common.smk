@@ -9,7 +9,7 @@ from snakemake.utils import validate
 from s1kit.collect import source_kind
 from s1kit.sources import HUB_SOURCES
 from s1kit.config_check import check_config
-from s1kit.evaluate.run import parse_setting, setting_names
+from s1kit.evaluate.run import parse_setting, plan_batches, semantics_of_setting, setting_names
 from s1kit.secrets import env_option_names
 from s1kit.sft.launch import check_run, launch_command, rule_resources
 
@@ -96,8 +96,33 @@ wildcard_constraints:
     teacher=_alt([TEACHER]),
 
 
-def as_json(value):
-    return json.dumps(value, sort_keys=True)
+# One command-line argument holds at most 128 KiB on Linux (MAX_ARG_STRLEN) and all of them
+# about 2 MiB: a config value that would not fit stops the DAG here, naming its key, instead of
+# failing as "Argument list too long" after Snakemake has removed the job's old outputs.
+MAX_ARG_BYTES = 100_000
+
+
+def as_json(value, key="(a value)"):
+    """A config value as one JSON command-line argument, at most MAX_ARG_BYTES long."""
+    text = json.dumps(value, sort_keys=True)
+    if len(text.encode()) > MAX_ARG_BYTES:
+        raise ValueError(
+            f"config {key}: {len(text.encode()):,} bytes as JSON, over the {MAX_ARG_BYTES:,} a job's "
+            "command-line argument may hold; put large values in a file and give its path"
+        )
+    return text
+
+
+def verbatim(value):
+    """A params value that reaches the job as it is. Snakemake formats a plain string param (and
+    each string of a list) with the job's wildcards: "{task}" in a config value would become the
+    task's name and a regex's {4} a WildcardError. What a function returns is not formatted."""
+    return lambda wildcards: value
+
+
+def json_param(value, key):
+    """A config section as a verbatim JSON argument (checked for size when the DAG is built)."""
+    return verbatim(as_json(value, key))
 
 
 def get_run_base(wildcards):
@@ -114,6 +139,37 @@ def get_eval_results():
     ) + [f"results/eval/{m}/{s}/{t}/results.json" for m, s, t in EXTRA_RUNS]
 
 
+# evaluate.batches: under fork semantics the tasks of one official command run in ONE lm-eval
+# run (s1kit.evaluate.run.plan_batches); evaluate.smk makes one rule per task tuple, its
+# {pair} wildcard "<model>/<setting>" limited to the pairs that run that tuple. Kit-semantics
+# settings keep one task per run (evaluate_run).
+EVAL_SEMANTICS = EV.get("semantics", "kit")
+EVAL_BATCHES = plan_batches(
+    [(m, s, t) for m in EV["models"] for s in SWEEP for t in EV["tasks"]] + EXTRA_RUNS,
+    EV.get("batches", []),
+    EVAL_SEMANTICS,
+)
+BATCH_PAIRS = {}  # task tuple -> ["<model>/<setting>", ...]
+for (_model, _setting), _batches in EVAL_BATCHES.items():
+    for _batch in _batches:
+        BATCH_PAIRS.setdefault(_batch, []).append(f"{_model}/{_setting}")
+KIT_SETTINGS = [s for s in SETTINGS if semantics_of_setting(s, EVAL_SEMANTICS) == "kit"]
+_check(
+    [EVAL_DATA.get(t, t) for g in EV.get("batches", []) for t in g["tasks"]],
+    EVAL_SETS,
+    "evaluate.batches[].tasks (their data)",
+    "collect.eval_sets",
+)
+
+
+def pair_wildcards(wildcards):
+    """{pair} ("<model>/<setting>") of a batch rule as model and setting wildcards."""
+    from types import SimpleNamespace
+
+    model, setting = wildcards.pair.split("/", 1)
+    return SimpleNamespace(model=model, setting=setting)
+
+
 def eval_tokenizer(wildcards):
     """models.<name>.tokenizer: another model whose tokenizer this one is evaluated with
     (the official commands pass Qwen2.5's to s1-32B and the control models)."""
@@ -125,7 +181,7 @@ def eval_model_args(wildcards, input):
     args = dict(EV.get("model_args") or {})
     if input.tokenizer:
         args["tokenizer"] = str(input.tokenizer)
-    return as_json(args)
+    return as_json(args, "evaluate.model_args")
 
 
 def eval_model_dir(wildcards):
@@ -140,20 +196,21 @@ def get_select_outputs():
     ) + ["results/select/funnel.csv"]
 
 
-def retrace_flags(spec):
+def retrace_flags(name):
     """`s1kit retrace` arguments of one retrace entry (a teacher like distill's), as a list
     (each quoted with :q by its rule)."""
+    spec = config["retrace"][name]
     flags = [
         "--teacher",
         spec["teacher"],
         "--backend",
         spec["backend"],
         "--options-json",
-        as_json(spec.get("options", {})),
+        as_json(spec.get("options", {}), f"retrace.{name}.options"),
         "--params-json",
-        as_json(spec.get("params", {})),
+        as_json(spec.get("params", {}), f"retrace.{name}.params"),
         "--llm-json",
-        as_json(spec.get("llm", {})),
+        as_json(spec.get("llm", {}), f"retrace.{name}.llm"),
     ]
     if spec.get("model"):
         flags += ["--model", spec["model"]]
@@ -230,7 +287,7 @@ def grade_flags(wildcards, input, output):
         "--ledger",
         output.ledger,
         "--llm-json",
-        as_json(FZ_GRADER.get("llm") or {}),
+        as_json(FZ_GRADER.get("llm") or {}, "featurize.grader.llm"),
     ]
     if "agreement" in output.keys():
         flags += ["--agreement-out", output.agreement]
@@ -240,7 +297,14 @@ def grade_flags(wildcards, input, output):
 def domains_flags(wildcards, input, output):
     if not DOMAINS_LLM:
         return []
-    return ["--rubric", input.rubric, "--ledger", output.ledger, "--llm-json", as_json(FZ_DOMAINS.get("llm") or {})]
+    return [
+        "--rubric",
+        input.rubric,
+        "--ledger",
+        output.ledger,
+        "--llm-json",
+        as_json(FZ_DOMAINS.get("llm") or {}, "featurize.domains.llm"),
+    ]
 
 
 # ---- collect: hub sources and eval sets (config collect.hub; collect.smk, review.smk) ----
@@ -273,7 +337,11 @@ def eval_set_flags(wildcards):
 COLLECT_SEMANTICS = config["collect"].get("semantics", "kit")
 DECONTAMINATE = config["collect"].get("decontaminate_against") or EVAL_SETS
 _check(DECONTAMINATE, EVAL_SETS, "collect.decontaminate_against", "collect.eval_sets")
-POOL_CONFIG = {k: config["collect"][k] for k in ("ngram", "seed", "sources")} | {"semantics": COLLECT_SEMANTICS}
+POOL_CONFIG = (
+    {k: config["collect"][k] for k in ("ngram", "seed", "sources")}
+    | {"semantics": COLLECT_SEMANTICS}
+    | {k: config["collect"][k] for k in ("official_loop",) if k in config["collect"]}
+)
 
 
 def keeps_list(source):
@@ -297,7 +365,13 @@ def source_flags(wildcards, input):
     spec = config["collect"]["sources"][wildcards.source]
     if source_kind(wildcards.source) == "hub":
         official_flag = ["--official", input.official] if keeps_list(wildcards.source) else []
-        return ["--manifest", input.manifest, "--options-json", as_json(spec or {}), *official_flag]
+        return [
+            "--manifest",
+            input.manifest,
+            "--options-json",
+            as_json(spec or {}, f"collect.sources.{wildcards.source}"),
+            *official_flag,
+        ]
     return ["--n", str(spec), "--eval", *input.eval]
 
 
@@ -307,7 +381,7 @@ def pool_inputs(wildcards):
 
 def pool_flags(wildcards, input):
     official_flag = ["--official", input.official] if COLLECT_SEMANTICS == "official" else []
-    return ["--config-json", as_json(POOL_CONFIG), *official_flag]
+    return ["--config-json", as_json(POOL_CONFIG, "collect"), *official_flag]
 
 
 # ---- train: launch lines per run (config train.runs.<run>.launch; train.smk) ----
@@ -337,7 +411,7 @@ def train_command(wildcards, input):
         "--out-dir",
         f"results/train/{wildcards.run}",
         "--config-json",
-        as_json(config["train"]["runs"][wildcards.run].get("hparams", {})),
+        as_json(config["train"]["runs"][wildcards.run].get("hparams", {}), f"train.runs.{wildcards.run}.hparams"),
     ]
     return launch_command(launch, argv)
 

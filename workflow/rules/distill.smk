@@ -9,11 +9,12 @@ rule distill_traces:
         ledger="results/distill/{teacher}/ledger.jsonl",
     params:
         rule="distill_traces",
-        backend=config["distill"]["backend"],
-        options=as_json(config["distill"].get("options", {})),
-        model=["--model", config["distill"]["model"]] if config["distill"].get("model") else [],
-        params=as_json(config["distill"].get("params", {})),
-        llm=as_json(config["distill"].get("llm", {})),
+        # config values through verbatim()/json_param(): Snakemake would format a plain string
+        backend=verbatim(config["distill"]["backend"]),
+        options=json_param(config["distill"].get("options", {}), "distill.options"),
+        model=verbatim(["--model", config["distill"]["model"]] if config["distill"].get("model") else []),
+        params=json_param(config["distill"].get("params", {}), "distill.params"),
+        llm=json_param(config["distill"].get("llm", {}), "distill.llm"),
     log:
         "logs/distill/{teacher}.log",
     container:

@@ -82,6 +82,7 @@ rule featurize_merge:
     params:
         rule="featurize_merge",
         grades=[f"{m}=results/features/grades/{m}.parquet" for m in FZ["attempt_models"]],
+        semantics=FZ.get("semantics", "kit"),  # official: teacher traces kept whatever their finish
     log:
         "logs/featurize/merge.log",
     container:
@@ -89,4 +90,5 @@ rule featurize_merge:
     shell:
         "S1KIT_RULE={params.rule} s1kit featurize --pool {input.pool:q} --traces {input.traces:q}"
         " --teacher-grades {input.teacher_grades:q} --attempt-grades {params.grades:q} --domains {input.domains:q}"
-        " --length-tokenizer {input.length_tokenizer:q} --out {output:q} > {log:q} 2>&1"
+        " --length-tokenizer {input.length_tokenizer:q} --out {output:q} --semantics {params.semantics:q}"
+        " > {log:q} 2>&1"

@@ -14,7 +14,7 @@ rule models_build_tiny:
     params:
         rule="models_build_tiny",
         kind=lambda w: config["models"][w.model]["kind"],
-        cfg=lambda w: as_json(config["models"][w.model].get("tiny", {})),
+        cfg=lambda w: as_json(config["models"][w.model].get("tiny", {}), f"models.{w.model}.tiny"),
     log:
         "logs/models/{model}.log",
     container:
@@ -34,7 +34,7 @@ rule models_fetch_hub:
         rule="models_fetch_hub",
         repo=lambda w: config["models"][w.model]["repo"],
         revision=lambda w: config["models"][w.model].get("revision", "main"),
-        lock=config["collect"].get("hub", {}).get("lock", "config/hub.lock.yaml"),
+        lock=verbatim(HUB_LOCK),
     log:
         "logs/models/{model}.log",
     container:

@@ -1,6 +1,8 @@
 # Paper: tables, figures, claims.csv and the report, every number traced to a file target.
 # report(): what `snakemake --report` (make report) shows, in categories that follow the
 # paper (Data, Selection, Training, Test-time scaling, Claims), each with its own caption.
+import hashlib
+import json
 
 
 rule paper_build:
@@ -14,6 +16,8 @@ rule paper_build:
         html=report("results/paper/report.html", caption="../report/paper_report.rst", category="Claims"),
         claims=report("results/paper/claims.csv", caption="../report/claims.rst", category="Claims"),
         report="results/paper/report.md",
+        # what `make demo` prints last (s1kit.paper.verdict)
+        verdict="results/paper/verdict.txt",
         # Table 3's claims read it (always written, empty without eval results)
         scaling=report(
             "results/paper/tables/scaling_methods.csv",
@@ -71,9 +75,11 @@ rule paper_build:
     params:
         rule="paper_build",
         mode=config["paper"]["mode"],
+        # the run's config, named in the report's header (sha256 of its canonical JSON)
+        config_hash=hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest(),
     log:
         "logs/paper/build.log",
     container:
         CONTAINERS["data"]
     shell:
-        "S1KIT_RULE={params.rule} s1kit paper --results-dir results --out-dir results/paper --mode {params.mode:q} > {log:q} 2>&1"
+        "S1KIT_RULE={params.rule} s1kit paper --results-dir results --out-dir results/paper --mode {params.mode:q} --config-hash {params.config_hash} > {log:q} 2>&1"

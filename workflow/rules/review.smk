@@ -26,11 +26,11 @@ rule review_fetch:
         [manifest(n) for n in REVIEW_SOURCES],
     params:
         rule="review_fetch",
-        names=REVIEW_SOURCES,
-        lock=HUB_LOCK,
+        names=verbatim(REVIEW_SOURCES),
+        lock=verbatim(HUB_LOCK),  # config values: verbatim(), never formatted by Snakemake
         dest=hub_dest,
         manifests=lambda wildcards, output: str(Path(output[0]).parent),
-        mirror=["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else [],
+        mirror=verbatim(["--mirror", HUB["offline_mirror"]] if HUB.get("offline_mirror") else []),
     log:
         "logs/review/fetch.log",
     container:
@@ -52,10 +52,10 @@ if "grade" in REVIEW:
             disagreements=f"{REVIEW_DIR}/disagreements.csv",
         params:
             rule="review_grade",
-            tasks=REVIEW["grade"]["tasks"],
-            include=["--include", *REVIEW["grade"]["include"]] if REVIEW["grade"].get("include") else [],
-            claims=as_json(REVIEW["grade"].get("claims") or {}),
-            unit=REVIEW_COUNT,
+            tasks=verbatim(REVIEW["grade"]["tasks"]),
+            include=verbatim(["--include", *REVIEW["grade"]["include"]] if REVIEW["grade"].get("include") else []),
+            claims=json_param(REVIEW["grade"].get("claims") or {}, "review.grade.claims"),
+            unit=verbatim(REVIEW_COUNT),
             tokenizer=review_tokenizer_flag,
             out_dir=lambda wildcards, output: str(Path(output.csv).parent),
         log:
@@ -81,10 +81,10 @@ if "select" in REVIEW:
             features=f"{REVIEW_DIR}/select/pool_features.parquet",
         params:
             rule="review_select",
-            selections=REVIEW["select"]["selections"],
-            config=as_json(REVIEW["select"].get("config") or {}),
-            domain=REVIEW["select"].get("domain_column", "cot_type"),
-            unit=REVIEW_COUNT,
+            selections=verbatim(REVIEW["select"]["selections"]),
+            config=json_param(REVIEW["select"].get("config") or {}, "review.select.config"),
+            domain=verbatim(REVIEW["select"].get("domain_column", "cot_type")),
+            unit=verbatim(REVIEW_COUNT),
             tokenizer=review_tokenizer_flag,
             out_dir=lambda wildcards, output: str(Path(output.json).parent),
         log:

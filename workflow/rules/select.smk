@@ -20,7 +20,7 @@ rule select_s1k:
         funnel="results/select/funnel.csv",
     params:
         rule="select_s1k",
-        cfg=as_json(SELECT_CFG),
+        cfg=json_param(SELECT_CFG, "select"),
     log:
         "logs/select/s1K.log",
     container:
@@ -42,7 +42,7 @@ rule select_ablation:
         summary="results/select/{ablation}/summary.json",
     params:
         rule="select_ablation",
-        cfg=as_json(SELECT_CFG),
+        cfg=json_param(SELECT_CFG, "select"),
     log:
         "logs/select/{ablation}.log",
     container:
@@ -69,7 +69,7 @@ rule select_retrace:
         ledger="results/retrace/{retrace}/ledger.jsonl",
     params:
         rule="select_retrace",
-        flags=lambda w: retrace_flags(config["retrace"][w.retrace]),
+        flags=lambda w: retrace_flags(w.retrace),
     log:
         "logs/select/retrace_{retrace}.log",
     container:

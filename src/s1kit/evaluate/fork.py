@@ -7,8 +7,11 @@ response text, over the kit's backend interface (``budget.GenRequest`` / ``GenRe
 it runs on vLLM and on the transformers backend alike. Its defects are kept on purpose,
 because the paper's numbers came from them (the kit's own semantics fixes them; budget.py):
 
-- "auto" budget (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:262 (sampling_params_thinking)): ``max_gen_toks`` minus the batch's longest prompt
-  minus the delimiters minus 100, for every request of the batch;
+- "auto" budget (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:264 (max_tokens)): ``max_gen_toks`` minus the batch's longest prompt
+  minus the delimiters minus 100, for every request of the batch. Under ``--batch_size auto``
+  the batch is every request of the lm-eval run with equal gen kwargs, and the official
+  commands run several tasks in one run, so it spans them (``run.run_batch``, config
+  ``evaluate.batches``);
 - thinking stops (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:246 (until_thinking), eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:273 (min_tokens)): ``until_thinking`` (+ ``until_thinking_2``) and the
   task's ``until`` as stop strings; with ``thinking_n_ignore`` or ``min_tokens_thinking``
   only their first tokens, as ``stop_token_ids`` (every one must be one token), and

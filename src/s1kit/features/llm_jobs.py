@@ -65,6 +65,7 @@ def run_job(job: LLMJob, ids: Sequence[str], requests: Sequence[Request],
     except (ValueError, TypeError) as e:
         raise ValueError(f"config {where}: {e}") from None
     responses = client.complete_many(list(requests), workers=workers, desc=desc, validate=validate)
+    client.check_answers(responses, partial)  # every request failed: an error, nothing written
     if partial is not None:
         calls: dict[str, dict[str, Any]] = {}
         for rec in read_jsonl(partial) if partial.exists() else []:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from s1kit.llm.base import Request, Response
-from s1kit.llm.http import PermanentError, env_key, post_json
+from s1kit.llm.http import PermanentError, env_key, post_json, snippet
 
 FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
 DEFAULT_URL = "https://api.anthropic.com"
@@ -49,13 +49,14 @@ class AnthropicBackend:
 
     def complete(self, request: Request) -> Response:
         headers = {"x-api-key": env_key(self.api_key_env), "anthropic-version": self.version}
-        return parse(post_json(f"{self.base_url}/v1/messages", self.body(request), headers, self.timeout))
+        return parse(post_json(f"{self.base_url}/v1/messages", self.body(request), headers, self.timeout,
+                               key_env=self.api_key_env))
 
 
 def parse(data: dict[str, Any]) -> Response:
     blocks = data.get("content")
     if not isinstance(blocks, list):
-        raise PermanentError(f"unexpected response shape: {str(data)[:300]}")
+        raise PermanentError(f"unexpected response shape: {snippet(str(data), 300)}")
     text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
     thinking = [b.get("thinking", "") for b in blocks if b.get("type") == "thinking"]
     u = data.get("usage") or {}

@@ -12,17 +12,23 @@ procedural oracle, replay: free and deterministic) bypass the cache but still go
 ledger. Secrets are read by the backends from environment variables at call time; every
 response is scrubbed of secret values (s1kit.secrets) before it is stored, logged or
 returned. Any exception a backend raises becomes a recorded failure, never a traceback
-that stops the batch. With a spend cap (s1kit.llm.spend) new requests stop once the
+that stops the batch, except a CredentialError (a missing or malformed key, HTTP 401/403):
+no other request could succeed, so it stops the batch at once, naming the variable, and
+is never cached (cached ones from older versions are asked again). After a batch,
+:meth:`CachedClient.check_answers` fails a stage in which every request failed and warns
+about a partial failure. With a spend cap (s1kit.llm.spend) new requests stop once the
 priced usage reaches it; ``complete_many`` then raises ``SpendCapReached`` after the
 requests in flight finished and were cached.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import json
 import random
+import re
 import sys
 import threading
 import time
@@ -32,7 +38,7 @@ from pathlib import Path
 
 from s1kit.llm.base import Backend, Request, Response
 from s1kit.llm.cache import ResponseCache, record_to_response, request_key, response_to_record
-from s1kit.llm.http import PermanentError, TransientError
+from s1kit.llm.http import CredentialError, PermanentError, TransientError
 from s1kit.llm.spend import Budget, SpendCapReached, results_root, total_cap_from_env
 from s1kit.secrets import scrub
 
@@ -49,6 +55,16 @@ PRICES: dict[str, dict[str, float]] = {
     "claude-sonnet-4-20250514": {"input": 3.0, "output": 15.0},
     "gpt-4o-mini": {"input": 0.15, "output": 0.60},
 }
+
+
+# Failures an older kit cached although they say nothing about the request (a missing,
+# malformed or refused key): never served from the cache, asked again.
+STALE_FAILURE = re.compile(r"(no API key|HTTP 40[13] |unexpected reply: ValueError: Invalid header value)")
+
+
+class AllFailed(ValueError):
+    """Every request of a stage failed: nothing usable to write. A ValueError, so the CLI
+    reports it as a one-line error (exit status 2)."""
 
 
 def cost_usd(model: str, usage: dict[str, int], prices: dict[str, dict[str, float]]) -> float:
@@ -123,6 +139,7 @@ class CachedClient:
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._warned: set[str] = set()
+        self._stopped: str | None = None  # a CredentialError's message: no further request is sent
 
     def key(self, request: Request) -> str:
         return request_key(self.backend_id, request, self.defaults)
@@ -148,7 +165,9 @@ class CachedClient:
                       "counted as $0", file=sys.stderr)
 
     def _usable(self, rec: dict | None) -> bool:
-        return rec is not None and bool(rec.get("ok") or not self.retry_failures)
+        if rec is None or rec.get("ok"):
+            return rec is not None
+        return not self.retry_failures and not STALE_FAILURE.match(str(rec.get("error") or ""))
 
     def prime(self, requests: Sequence[Request]) -> None:
         """Count the priced usage of the answers already cached before any request is sent, so
@@ -176,6 +195,8 @@ class CachedClient:
                     resp = record_to_response(rec)
                     self._account(key, request, resp, cached=True, latency=rec.get("latency_s", 0.0), tries=0)
                     return resp
+            if self._stopped is not None:  # the key failed for another request: sending more is pointless
+                raise CredentialError(self._stopped)
             if self.budget.active and not self.budget.admit():
                 with self._lock:
                     self.totals["not_sent"] += 1
@@ -214,6 +235,10 @@ class CachedClient:
                 if e.retry_after is not None:
                     delay = min(self.backoff_cap, max(delay, e.retry_after))
                 self.sleep(delay)
+            except CredentialError as e:  # the same for every request: stop, cache nothing
+                with self._lock:
+                    self._stopped = self._stopped or scrub(str(e))
+                raise CredentialError(self._stopped) from None
             except PermanentError as e:
                 return Response(text="", reasoning=None, finish_reason="error", error=str(e)), attempt + 1
             except Exception as e:  # noqa: BLE001 - a reply no parser expected: recorded, never fatal
@@ -275,14 +300,49 @@ class CachedClient:
                     one(i)
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
-                    for f in [pool.submit(one, i) for i in range(len(requests))]:
-                        f.result()
+                    futures = [pool.submit(one, i) for i in range(len(requests))]
+                    try:
+                        for f in futures:
+                            f.result()
+                    except BaseException:  # a CredentialError (or an interrupt): start nothing more
+                        for f in futures:
+                            f.cancel()
+                        raise
         finally:
             bar.close()
         not_sent = sum(1 for r in out if r is not None and r.error == "not sent: spend cap reached")
         if not_sent:
             raise SpendCapReached(self.budget.report(len(requests) - not_sent, not_sent, self.ledger_path))
         return out  # type: ignore[return-value]
+
+    def check_answers(self, responses: Sequence[Response], ledger: str | Path | None = None) -> None:
+        """After a stage's batch: every request failed -> AllFailed naming the reasons (and the
+        backend's ``source``, e.g. the replay file), so the stage writes nothing and exits
+        non-zero; some failed -> a warning on stderr, and the stage goes on (the failures stay
+        in its outputs with their errors, and the quality filter drops them, as the paper's
+        pipeline drops API errors)."""
+        failed = [r for r in responses if not r.ok]
+        if not failed:
+            return
+        reasons = collections.Counter(_reason(r.error) for r in failed)
+        why = ", ".join(f"{n} x {k}" for k, n in reasons.most_common(5))
+        again = (f"; failures are cached: fix the cause, then set {self.where}.retry_failures: true to ask "
+                 "again" if self.cacheable else "")
+        if len(failed) < len(responses):
+            print(f"s1kit: warning: {self.where}: {len(failed)} of {len(responses)} requests failed ({why}); "
+                  f"kept in the outputs with their errors{again}", file=sys.stderr)
+            return
+        source = getattr(self.backend, "source", None)
+        listed = f"; the calls are listed in {ledger}" if ledger else ""
+        raise AllFailed(scrub(f"{self.where}: every one of the {len(responses)} requests failed "
+                              f"({why}){f' [{source}]' if source else ''}: nothing usable, no output "
+                              f"written{listed}{again}"))
+
+
+def _reason(error: str | None) -> str:
+    """A failure's class for messages: its text up to the first colon, without the URL
+    ("HTTP 400", "gave up after 3 tries", "invalid")."""
+    return re.sub(r" (from|to) \S+?(?=:|$)", "", error or "error").split(":", 1)[0][:60]
 
 
 def scrub_response(resp: Response) -> Response:

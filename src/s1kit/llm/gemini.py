@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from s1kit.llm.base import Request, Response
-from s1kit.llm.http import PermanentError, env_key, post_json
+from s1kit.llm.http import PermanentError, env_key_named, post_json, snippet
 
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
 RENAME = {"max_tokens": "maxOutputTokens", "max_output_tokens": "maxOutputTokens", "top_p": "topP", "top_k": "topK",
@@ -54,9 +54,9 @@ class GeminiBackend:
 
     def complete(self, request: Request) -> Response:
         names = (self.api_key_env,) if self.api_key_env else ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-        headers = {"x-goog-api-key": env_key(*names)}
+        key_env, key = env_key_named(*names)
         url = f"{self.base_url}/v1beta/models/{request.model}:generateContent"
-        return parse(post_json(url, self.body(request), headers, self.timeout))
+        return parse(post_json(url, self.body(request), {"x-goog-api-key": key}, self.timeout, key_env=key_env))
 
 
 def parse(data: dict[str, Any]) -> Response:
@@ -70,7 +70,7 @@ def parse(data: dict[str, Any]) -> Response:
         block = (data.get("promptFeedback") or {}).get("blockReason")
         if block:
             return Response(text="", reasoning=None, finish_reason="error", usage=usage, error=f"blocked: {block}")
-        raise PermanentError(f"unexpected response shape: {str(data)[:300]}")
+        raise PermanentError(f"unexpected response shape: {snippet(str(data), 300)}")
     cand = cands[0]
     parts = (cand.get("content") or {}).get("parts") or []
     thoughts = [p.get("text", "") for p in parts if p.get("thought")]

@@ -6,8 +6,11 @@ failure) for HTTP 408, 409, 425, 429 and 5xx, timeouts (also a server that sends
 headers and then hangs or trickles: ``timeout`` bounds the whole body), connection resets
 and refusals, TLS and DNS errors, bodies cut short (``http.client.IncompleteRead``) and
 replies that are not a JSON object; :class:`PermanentError` for the other HTTP errors
-(400, 401, 403, 404). Messages carry the status and a snippet of the body, never the
-request headers (where the key lives), and are scrubbed of secrets by the client.
+(400, 404, ...); :class:`CredentialError` for HTTP 401 and 403 and for a key that is
+missing or malformed (:func:`env_key`): the client stops the stage on it and never caches
+it. Messages carry the status and a snippet of the body, never the request headers (where
+the key lives); the body is scrubbed of secrets (s1kit.secrets) before it is cut, so no
+key is kept as a prefix.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from s1kit.secrets import register
+from s1kit.secrets import key_problem, register, scrub
 
 RETRY_STATUS = frozenset({408, 409, 425, 429})  # and every 5xx
+AUTH_STATUS = frozenset({401, 403})  # the key is refused: no other request can do better
 CHUNK = 1 << 16
+SNIPPET_READ = 1 << 20  # at most this much of an error body is read (and scrubbed whole, then cut)
 
 
 class TransientError(Exception):
@@ -37,15 +42,37 @@ class PermanentError(Exception):
     pass
 
 
-def env_key(*names: str) -> str:
-    """The first non-empty environment variable among names; a clear error if none is set.
-    The names become secrets of this process (s1kit.secrets): their values are never written."""
+class CredentialError(ValueError):
+    """The key is missing, malformed or refused (HTTP 401/403): every other request would fail
+    the same way, so the client stops the stage at once and caches nothing. A ValueError, so
+    the CLI reports it as a one-line error naming the variable (exit status 2)."""
+
+
+def env_key_named(*names: str) -> tuple[str, str]:
+    """(variable, value) of the first non-empty environment variable among names. A missing
+    key, or one with whitespace or control characters (a secrets file's trailing newline),
+    is a CredentialError naming the variable, raised before any request. The names become
+    secrets of this process (s1kit.secrets): their values are never written."""
     register(*names)
     for name in names:
         value = os.environ.get(name)
         if value:
-            return value
-    raise PermanentError(f"no API key: set the environment variable {' or '.join(names)}")
+            problem = key_problem(value)
+            if problem:
+                raise CredentialError(f"environment variable {name}: not a usable API key: {problem}; "
+                                      "set it to the key alone")
+            return name, value
+    raise CredentialError(f"no API key: set the environment variable {' or '.join(names)}")
+
+
+def env_key(*names: str) -> str:
+    """The value of :func:`env_key_named`."""
+    return env_key_named(*names)[1]
+
+
+def snippet(text: str, limit: int) -> str:
+    """``text`` scrubbed of secrets, then cut to ``limit`` characters: a key is never kept cut."""
+    return scrub(text)[:limit]
 
 
 def transient_status(code: int) -> bool:
@@ -81,13 +108,27 @@ def _read_body(resp: Any, deadline: float, where: str, timeout: float) -> bytes:
 
 def _error_snippet(e: urllib.error.HTTPError) -> str:
     try:
-        return e.read()[:500].decode("utf-8", "replace")
+        return snippet(e.read(SNIPPET_READ).decode("utf-8", "replace"), 500)
     except Exception as exc:  # noqa: BLE001 - the error body itself may be cut short or time out
         return f"(body unreadable: {type(exc).__name__})"
 
 
-def post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float) -> dict[str, Any]:
-    """POST ``body`` as JSON; the reply as a JSON object, or TransientError / PermanentError."""
+def _refused(code: int, where: str, key_env: str | None, key_sent: bool, body: str) -> CredentialError:
+    if key_env and key_sent:
+        who = f"the key in {key_env} was refused"
+    elif key_env:
+        who = f"the server wants a key and none was sent: set the environment variable {key_env}"
+    else:
+        who = "the server wants a key and none was sent: set the backend's api_key_env option (and that variable)"
+    return CredentialError(f"HTTP {code} from {where}: {who}; no further request is sent "
+                           f"and nothing is cached. Server said: {body}")
+
+
+def post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: float,
+              key_env: str | None = None, key_sent: bool = True) -> dict[str, Any]:
+    """POST ``body`` as JSON; the reply as a JSON object, or TransientError / PermanentError /
+    CredentialError (HTTP 401 or 403; ``key_env`` is the variable the key comes from, and
+    ``key_sent`` whether it was sent: the message says which to fix)."""
     where = url.split("?")[0]
     data = json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="POST",
@@ -97,7 +138,10 @@ def post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: 
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             raw = _read_body(resp, deadline, where, timeout)
     except urllib.error.HTTPError as e:
-        msg = f"HTTP {e.code} from {where}: {_error_snippet(e)}"
+        body_snippet = _error_snippet(e)
+        if e.code in AUTH_STATUS:
+            raise _refused(e.code, where, key_env, key_sent, body_snippet) from None
+        msg = f"HTTP {e.code} from {where}: {body_snippet}"
         if transient_status(e.code):
             raise TransientError(msg, _retry_after(e.headers)) from None
         raise PermanentError(msg) from None
@@ -113,7 +157,8 @@ def post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout: 
     try:
         reply = json.loads(raw)
     except ValueError:
-        raise TransientError(f"unparsable JSON from {where}: {raw[:200]!r}") from None
+        text = raw[:SNIPPET_READ].decode("utf-8", "replace")
+        raise TransientError(f"unparsable JSON from {where}: {snippet(text, 200)!r}") from None
     if not isinstance(reply, dict):
         raise TransientError(f"unexpected JSON from {where}: a {type(reply).__name__}, not an object")
     return reply

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from s1kit.llm.base import Request, Response
-from s1kit.llm.http import PermanentError, env_key, post_json
+from s1kit.llm.http import PermanentError, env_key, post_json, snippet
 
 FINISH = {"stop": "stop", "length": "length"}
 
@@ -42,10 +42,11 @@ class OpenAICompatBackend:
         headers = {}
         if self.api_key_env:
             if self.base_url.startswith(("http://127.0.0.1", "http://localhost")) and not os.environ.get(self.api_key_env):
-                pass  # a local server without auth
+                pass  # a local server without auth (a 401 then says that no key was sent)
             else:
                 headers["authorization"] = f"Bearer {env_key(self.api_key_env)}"
-        data = post_json(f"{self.base_url}/chat/completions", self.body(request), headers, self.timeout)
+        data = post_json(f"{self.base_url}/chat/completions", self.body(request), headers, self.timeout,
+                         key_env=self.api_key_env, key_sent=bool(headers))
         return parse(data)
 
 
@@ -54,7 +55,7 @@ def parse(data: dict[str, Any]) -> Response:
         choice = data["choices"][0]
         msg = choice["message"]
     except (KeyError, IndexError, TypeError):
-        raise PermanentError(f"unexpected response shape: {str(data)[:300]}") from None
+        raise PermanentError(f"unexpected response shape: {snippet(str(data), 300)}") from None
     text = msg.get("content") or ""
     reasoning = msg.get("reasoning_content") or msg.get("reasoning")
     if reasoning is None and text.lstrip().startswith("<think>") and "</think>" in text:

@@ -179,6 +179,25 @@ class Budget:
         where = f"; completed calls are listed in {ledger}" if ledger else ""
         keys = " and/or ".join(k for k, cap in ((self.stage_key, self.stage_cap), (TOTAL_KEY, self.total_cap))
                                if cap is not None)
+        caps = ((self.stage_key, self.stage_cap), (TOTAL_KEY, self.total_cap))
+        raised = {k: cap for k, cap in caps if cap is not None}
         return ("spend cap reached: " + "; ".join(lines) + f". {answered} request(s) answered and cached{where}; "
-                f"{not_sent} not sent. To go on, raise {keys} in the config (or --config on the snakemake "
-                "command line) and rerun the same command: cached answers are not paid again.")
+                f"{not_sent} not sent. To go on, raise {keys} in the config (or add "
+                f"{config_flag({k: max(2 * cap, cap + 1) for k, cap in raised.items()})} to the snakemake command) "
+                "and rerun the same command: cached answers are not paid again.")
+
+
+def config_flag(values: dict[str, float]) -> str:
+    """One `--config` flag that sets dotted config keys: Snakemake takes top-level keys only
+    (`--config a.b=1` is refused), so each key is written as a nested YAML mapping, and all in
+    one flag (a second --config flag replaces the first). Tested by running it (tests/test_config_cli.py)."""
+    def nested(parts: list[str], value: float) -> str:
+        return f"{value:g}" if not parts else "{" + parts[0] + ": " + nested(parts[1:], value) + "}"
+
+    def parts(key: str) -> list[str]:  # a retrace name may hold dots: retrace.<name>.llm.max_cost_usd
+        if key.startswith("retrace.") and key.endswith(".llm.max_cost_usd"):
+            return ["retrace", key[len("retrace."):-len(".llm.max_cost_usd")], "llm", "max_cost_usd"]
+        return key.split(".")
+
+    return "--config " + " ".join(
+        f"'{parts(key)[0]}={nested(parts(key)[1:], round(value, 2))}'" for key, value in values.items())

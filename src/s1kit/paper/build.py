@@ -5,7 +5,8 @@
     s1kit paper --eval-results results/eval/s1-32B/bf-*/*/results.json  # explicit inputs
 
 Writes (under --out-dir): tables/{results,scaling_methods}.{csv,md,html,tex}, figures/scaling.{png,pdf},
-claims.csv, report.md, report.html (self-contained: figures inlined); and, when their inputs exist,
+claims.csv, report.md, report.html (self-contained: figures inlined), verdict.txt (what `make demo`
+prints last; a tiny run also writes typical_run.md, README's table); and, when their inputs exist,
 tables/funnel.*, tables/funnel_collect.*, tables/selections.*, tables/training.*,
 figures/composition-{selection}.{png,pdf},
 figures/thinking-lengths-{selection}.{png,pdf}.
@@ -26,7 +27,9 @@ import pandas as pd
 
 from s1kit.paper import figures, metrics, report, tables
 from s1kit.paper.claims import ClaimError, load_claims
-from s1kit.paper.io import InputError
+from s1kit.paper.requires import PAPER_CONFIG, REVIEW_CONFIG, eval_rules, review_claim_ids
+from s1kit.paper.verdict import load_typical, paper_verdict, tiny_verdict, typical_markdown, typical_table
+from s1kit.paper.io import InputError, write_text
 from s1kit.paper.render import cell, to_html, to_markdown, write_table
 from s1kit.paper.results import find_eval_results, load_eval_results
 
@@ -45,6 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a tiny default run's results tree, shown beside a paper run")
     parser.add_argument("--strict", action="store_true",
                         help="fail (instead of marking the claim 'error') when a target lacks its field")
+    parser.add_argument("--review-config", type=Path, default=Path(REVIEW_CONFIG),
+                        help="the review config whose grade.claims say which claims are re-gradable on a CPU "
+                             "(skipped if absent)")
+    parser.add_argument("--paper-config", type=Path, default=Path(PAPER_CONFIG),
+                        help="the paper config whose evaluate.batches name the rules of a released checkpoint's "
+                             "evaluation (the --allowed-rules of the printed commands)")
+    parser.add_argument("--config-hash", default="",
+                        help="sha256 of the run's Snakemake config (the paper_build rule passes it), shown in the header")
 
 
 # Where the tiny default run leaves tiny*-named outputs, from the first stage on, so that a
@@ -73,11 +84,12 @@ def _tables(evals: pd.DataFrame, results_dir: Path, out: Path) -> list[tuple[str
         emit("results", "Eval results", (empty, empty.rename(columns=str.capitalize)), "Eval results: none yet.")
     else:
         pair = tables.results_table(evals)
+        n = tables.questions_text(evals)  # accuracy with its n (the SE is the binomial one over them)
         emit("results", "Eval results", pair,
-             "Accuracy (%) ± standard error (where the run has it) and, in parentheses, average thinking tokens "
-             "per model and setting.",
-             latex=(tables.accuracy_only(pair[1]), "Accuracy (%) ± standard error (where the run has it) per model "
-                    "and setting; average thinking tokens are in results.csv and results.md."))
+             f"Accuracy (%) ± standard error (where the run has it; {n} questions) and, in parentheses, average "
+             "thinking tokens per model and setting.",
+             latex=(tables.accuracy_only(pair[1]), f"Accuracy (%) ± standard error (where the run has it; {n} "
+                    "questions) per model and setting; average thinking tokens are in results.csv and results.md."))
     caption = ("Control (% of runs whose average thinking is within the run's budget), "
                "Scaling (slope of accuracy per doubling of thinking tokens) and "
                f"Performance (best accuracy, %) per method; metrics from {metrics.SOURCE}.")
@@ -135,8 +147,41 @@ def data_uri(png: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def run_meta(results_dir: Path, evals: pd.DataFrame, config_hash: str = "") -> dict[str, str]:
+    """The header of the report: code, config, packages, when and where the results were made.
+
+    Read from the results' provenance records (the newest evaluation's end and host), so that
+    rebuilding the report from the same results gives the same bytes."""
+    import datetime as dt
+    import socket
+
+    from s1kit.provenance import code_version, load_record, package_versions
+
+    code = code_version()
+    sha = (code.get("git_sha") or "not a git checkout")[:12] + (" (uncommitted changes)" if code.get("dirty") else "")
+    pkgs = package_versions()
+    when, host = "", ""
+    for path in sorted(evals["path"], key=lambda p: Path(p).stat().st_mtime) if not evals.empty else []:
+        try:
+            rec = load_record(path) or {}
+        except (OSError, ValueError):
+            rec = {}
+        when = str(rec.get("ended") or dt.datetime.fromtimestamp(Path(path).stat().st_mtime, dt.timezone.utc)
+                   .strftime("%Y-%m-%dT%H:%M:%SZ"))
+        host = str(rec.get("host") or host)
+    return {
+        "results": str(results_dir), "git SHA": sha, "config sha256": config_hash[:16],
+        # the stack that makes the numbers (provenance records keep every package)
+        "packages": ", ".join(f"{k} {pkgs[k]}" for k in ("s1kit", "torch", "transformers", "lm_eval", "vllm",
+                                                        "snakemake") if pkgs.get(k)),
+        "evaluated": when, "host": host or socket.gethostname(),
+    }
+
+
 def run(results_dir: Path, out_dir: Path, eval_paths: list[Path] | None = None, claims_path: Path | None = None,
-        mode: str = "auto", tiny_results_dir: Path | None = None, strict: bool = False) -> pd.DataFrame:
+        mode: str = "auto", tiny_results_dir: Path | None = None, strict: bool = False,
+        review_config: Path | None = Path(REVIEW_CONFIG), config_hash: str = "",
+        paper_config: Path = Path(PAPER_CONFIG)) -> pd.DataFrame:
     """Build everything; returns the claims frame."""
     claims = load_claims(claims_path)
     mode = detect_mode(results_dir) if mode == "auto" else mode
@@ -147,24 +192,35 @@ def run(results_dir: Path, out_dir: Path, eval_paths: list[Path] | None = None, 
     here = report.Sources(results_dir, out_dir)
     if mode == "tiny":
         own, tiny = None, here
-        header = (f"Results: {results_dir} is a tiny default run. Its numbers appear as tiny values only; "
-                  f"no paper claim is reproduced by it.")
+        header = f"results in {results_dir}/"
     else:
         own = here
         tiny = report.Sources(tiny_results_dir, tiny_results_dir / "paper") if tiny_results_dir else None
         header = f"Results: {results_dir} (paper-scale run)" + (
             f"; tiny values from {tiny_results_dir}." if tiny_results_dir else ".")
-    frame = report.claims_frame(claims, own, tiny, strict=strict)
+    reviewable = review_claim_ids(review_config) if review_config else set()
+    frame = report.claims_frame(claims, own, tiny, strict=strict, reviewable=reviewable,
+                                eval_rules=eval_rules(paper_config))
     report.write_claims(frame, out_dir / "claims.csv")
+    page = out_dir / "report.html"
+    if mode == "tiny":
+        verdict = tiny_verdict(evals, frame, str(page), load_typical())
+        table = typical_table(evals)
+        write_text(out_dir / "typical_run.md", typical_markdown(table) if table else "no tiny-s1 budget runs\n")
+    else:
+        verdict = paper_verdict(frame, str(page))
+    write_text(out_dir / "verdict.txt", verdict.text())
+    meta = run_meta(results_dir, evals, config_hash)
     md_sections = [(t, md) for t, md, _ in built_tables]
     md_sections += [("Figures", "\n\n".join(f"![{c}]({src})\n\n{c}" for src, c in built_figures))]
     provenance = report.provenance_map(frame, tiny if mode == "tiny" else own, "tiny_target" if mode == "tiny" else "target")
     report.write_report(
-        report.report_markdown(frame, header, md_sections, tiny=mode == "tiny"),
+        report.report_markdown(frame, header, md_sections, tiny=mode == "tiny", verdict=verdict.text(), meta=meta),
         # figures inlined: the page stays whole when copied, mailed or shown by `snakemake --report`
         report.report_html(frame, header, [(Path(src).stem, data_uri(out_dir / src), c) for src, c in built_figures],
                            [(t, h) for t, _, h in built_tables],
-                           tiny=mode == "tiny", provenance=provenance),
+                           tiny=mode == "tiny", provenance=provenance, verdict=verdict.text(), verdict_ok=verdict.ok,
+                           meta=meta),
         out_dir,
     )
     return frame
@@ -175,7 +231,7 @@ def main(args: argparse.Namespace) -> int:
     out_dir = args.out_dir or args.results_dir / "paper"
     try:
         frame = run(args.results_dir, out_dir, args.eval_results, args.claims, args.mode,
-                    args.tiny_results_dir, args.strict)
+                    args.tiny_results_dir, args.strict, args.review_config, args.config_hash, args.paper_config)
     except (InputError, ClaimError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

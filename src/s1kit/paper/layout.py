@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-STATUSES = ("match", "within tolerance", "off", "not run", "cited", "error")  # see s1kit.paper.report
+STATUSES = ("match", "within tolerance", "off", "tiny", "not run", "cited", "error")  # see s1kit.paper.report
 # id prefix -> (indices of the row parts, indices of the column parts); default: row = the
 # middle parts, column = the last part. "s1K" puts the dataset (s1K, s1K-1.1) in the column.
 _LAYOUT: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
@@ -47,19 +47,47 @@ def label(part: str) -> str:
     return LABELS.get(part, part.replace("_", " "))
 
 
+# Row labels as the paper prints them (Table 3's methods, Table 4's strings, block sizes).
+ROW_LABELS = {"budget-forcing": "Budget forcing", "tcc": "Token-conditional control (TCC)",
+              "tcc-bf": "TCC + budget forcing", "scc": "Step-conditional control (SCC)",
+              "scc-bf": "SCC + budget forcing", "ccc": "Class-conditional control",
+              "rejection-sampling": "Rejection sampling", "no-extrapolation": "No extrapolation",
+              "2x-none": "2x without string", "2x-Alternatively": '2x "Alternatively"', "2x-Hmm": '2x "Hmm"',
+              "2x-Wait": '2x "Wait"', "block4096": "block 4,096", "block32768": "block 32,768",
+              "s1-32B-noBF": "s1-32B w/o budget forcing", "s1.1-32B-noBF": "s1.1-32B w/o budget forcing"}
+KIT = "kit semantics"  # the mark of a kit-addition row (claims.yaml ``semantics: kit``)
+# The paper's order of first appearance (arXiv 2501.19393v3: Figure 1 on page 1, §2 data and
+# s1K, §4 Table 1, §5 Tables 2-4, then Table 5 and the appendices); others follow in registry order.
+PAPER_ORDER = ("Figure 1", "Data pipeline", "Collected sources", "s1K composition", "Table 1", "Table 2",
+               "Table 3", "Table 4", "Table 5 (v3)", "Sequence length ablation", "Rejection sampling", "Training")
+
+
+def row_label(row: str) -> str:
+    """A row in the paper's words where ROW_LABELS knows it (``2x-Wait`` -> ``2x "Wait"``), else as it is."""
+    return ROW_LABELS.get(row, row)
+
+
 def place(claim_id: str, unit: str = "") -> tuple[str, str]:
-    """(row, column) of a claim in its paper table's grid."""
+    """(row, column) of a claim in its paper table's grid; a kit addition (``kit.<id>``) sits in
+    its paper claim's table on a row of its own, marked ``(kit semantics)``."""
+    if claim_id.startswith("kit."):
+        row, col = place(claim_id.removeprefix("kit."), unit)
+        return f"{row} ({KIT})", col
     parts = id_parts(claim_id)
     head = parts[0]
+    if head == "rs" and len(parts) == 3:  # rs.3500.tries: the threshold is the row
+        return f"≤{int(parts[1]):,} thinking tokens", label(parts[2])
     if head in _TRANSPOSED:
+        if len(parts) == 3 and parts[1] == "domain":  # s1K.domain.Number-theory
+            return f"{parts[2].replace('-', ' ')} (domain)", head
         return " ".join(label(p) for p in parts[1:]) or head, head
     if head in _LAYOUT:
         rows, cols = _LAYOUT[head]
-        return (" ".join(parts[i] for i in rows if i < len(parts)),
+        return (" ".join(re.sub(r"^p(\d+)$", r"point \1", parts[i]) for i in rows if i < len(parts)),
                 " ".join(label(parts[i]) for i in cols if i < len(parts)))
     if len(parts) <= 2:  # funnel.collected: one value per row, headed by its unit
-        return parts[-1], unit or "value"
-    return " ".join(parts[1:-1]), label(parts[-1])
+        return label(parts[-1]), unit or "value"
+    return row_label(" ".join(parts[1:-1])), label(parts[-1])
 
 
 @dataclass(frozen=True)
@@ -73,12 +101,12 @@ class Grid:
 
 
 def grids(frame: pd.DataFrame) -> list[Grid]:
-    """One grid per paper table, in registry order; rows and columns in order of first use.
+    """One grid per paper table, in the paper's order (PAPER_ORDER); rows and columns in order of first use.
 
     A column no claim fills does not exist; two claims in one cell are an error (ids are unique).
     """
     out = []
-    for table in dict.fromkeys(frame["table"]):
+    for table in paper_order(frame["table"]):
         rows: dict[str, None] = {}
         cols: dict[str, None] = {}
         cells: dict[tuple[str, str], dict] = {}
@@ -92,6 +120,13 @@ def grids(frame: pd.DataFrame) -> list[Grid]:
             cells[(row, col)] = rec
         out.append(Grid(str(table), list(rows), list(cols), cells))
     return out
+
+
+def paper_order(tables: Sequence[str] | pd.Series) -> list[str]:
+    """The distinct tables, PAPER_ORDER first, the rest in order of first appearance."""
+    seen = list(dict.fromkeys(str(t) for t in tables))
+    rank = {t: i for i, t in enumerate(PAPER_ORDER)}
+    return sorted(seen, key=lambda t: (rank.get(t, len(PAPER_ORDER)), seen.index(t)))
 
 
 def anchor(text: str) -> str:
@@ -122,7 +157,7 @@ def fmt_delta(value: object, decimals: int) -> str:
 def status_counts(frame: pd.DataFrame, statuses: Sequence[str]) -> list[tuple[str, dict[str, int]]]:
     """Per paper table (registry order): status -> count, with every status present (0 if none)."""
     out = []
-    for table in dict.fromkeys(frame["table"]):
+    for table in paper_order(frame["table"]):
         counts = frame.loc[frame["table"] == table, "status"].value_counts()
         out.append((str(table), {s: int(counts.get(s, 0)) for s in statuses}))
     return out

@@ -61,16 +61,19 @@ def _latex_cell(value: Any) -> str:
 
 
 def to_latex(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
-    """A booktabs ``table`` that fits ``\\linewidth`` in a plain article (packages: LATEX_HEADER).
+    """A booktabs table that fits the page in one- and two-column documents (packages: LATEX_HEADER).
 
-    Numbers right-aligned; text columns with long cells wrap (tabularx ``X``, the table
-    then spans exactly the line width); any other table that is still too wide is scaled
-    down to the line width by TeX itself (``\\resizebox`` only if its natural width exceeds it).
+    Numbers right-aligned; a table with long text cells is a ``table*`` (both columns of a
+    two-column paper, the text width of a one-column one) whose text columns wrap (tabularx
+    ``X`` over the full width: in one narrow column they would hold a word per line); any
+    other table is a ``table`` scaled down to the column by TeX itself (``\\resizebox`` only
+    if its natural width exceeds it).
     """
     long_cols = [c for c in df.columns if not _numeric_column(df[c]) and df[c].map(lambda v: len(cell(v))).max() > LONG_TEXT]
     align = "".join(">{\\raggedright\\arraybackslash}X" if c in long_cols else "r" if _numeric_column(df[c]) else "l"
                     for c in df.columns)
-    out = [LATEX_HEADER.rstrip("\n"), "\\begin{table}[t]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{4pt}"]
+    env = "table*" if long_cols else "table"
+    out = [LATEX_HEADER.rstrip("\n"), f"\\begin{{{env}}}[t]", "\\centering", "\\small", "\\setlength{\\tabcolsep}{4pt}"]
     if caption:
         out.append(f"\\caption{{{latex_escape(caption)}}}")
     if label:
@@ -83,7 +86,7 @@ def to_latex(df: pd.DataFrame, caption: str = "", label: str = "") -> str:
     else:  # natural width, scaled down only if wider than the line
         out += [f"\\sbox0{{\\begin{{tabular}}{{{align}}}", *body, "\\end{tabular}}",
                 "\\ifdim\\wd0>\\linewidth\\resizebox{\\linewidth}{!}{\\usebox0}\\else\\usebox0\\fi"]
-    out.append("\\end{table}")
+    out.append(f"\\end{{{env}}}")
     return "\n".join(out) + "\n"
 
 

@@ -69,6 +69,7 @@ def results_table(evals: pd.DataFrame) -> Tables:
             data_row[f"{task}.accuracy_pct"] = acc
             data_row[f"{task}.accuracy_stderr_pct"] = se
             data_row[f"{task}.avg_thinking_tokens"] = tok
+            data_row[f"{task}.n"] = int(r.n) if r is not None else math.nan  # questions behind the accuracy
             pm = "" if math.isnan(se) else f" ± {_fmt(se, 1)}"
             display_row[task_label(task)] = "" if r is None else f"{_fmt(acc, 1)}{pm} ({_fmt(tok, 0)})"
         data_rows.append(data_row)
@@ -233,3 +234,13 @@ def scaling_methods_latex(display: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     short = short.rename(columns={"Performance (%)": "Perf. (%)"})
     used = [f"{a} {m}" for m, a in METHOD_ABBREV.items() if m in set(display["Method"])]
     return short, "; ".join(used)
+
+
+def questions_text(evals: pd.DataFrame) -> str:
+    """``n = 30 (AIME24), 500 (MATH500)``: the questions behind each benchmark's accuracies
+    (a range where runs differ, e.g. with --limit)."""
+    parts = []
+    for task in sorted(evals["task"].unique(), key=task_sort_key):
+        ns = sorted({int(n) for n in evals.loc[evals["task"] == task, "n"]})
+        parts.append(f"{ns[0]:,}" + (f"-{ns[-1]:,}" if len(ns) > 1 else "") + f" ({task_label(task)})")
+    return "n = " + ", ".join(parts) if parts else ""

@@ -17,9 +17,11 @@ def assistant_text(thinking: str, attempt: str) -> str:
 
 
 def chat_text(tokenizer, question: str, thinking: str, attempt: str, system: str | None = None) -> str:
+    """The training text: the question verbatim (no strip, as the official formatting,
+    data/tokenization.py:25 (QUERY_TEMPLATE_NOANSWER)), the assistant turn as assistant_text."""
     messages = [] if system is None else [{"role": "system", "content": system}]
     messages += [
-        {"role": "user", "content": question.strip()},
+        {"role": "user", "content": question},
         {"role": "assistant", "content": assistant_text(thinking, attempt)},
     ]
     return tokenizer.apply_chat_template(messages, tokenize=False)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def check_run(run: str, hparams: dict, launch: dict | None) -> LaunchConfig:
     """Validate train.runs.<run>.launch and that its world size divides the global batch, so
     that a bad config fails at DAG time rather than after the job has queued."""
     from s1kit.settings import from_dict
-    from s1kit.sft.train import TrainConfig
+    from s1kit.sft.train import TrainConfig, checkpoint_root
 
     cfg = from_dict(LaunchConfig, launch, f"train.runs.{run}.launch")
     hp = dict(hparams or {})
@@ -100,7 +101,7 @@ def check_run(run: str, hparams: dict, launch: dict | None) -> LaunchConfig:
                          f"{cfg.nodes} x {cfg.nproc_per_node} = {cfg.world_size} processes")
     hp["world_size"] = cfg.world_size
     try:
-        from_dict(TrainConfig, hp, f"train.runs.{run}.hparams")
+        checkpoint_root(from_dict(TrainConfig, hp, f"train.runs.{run}.hparams"), Path("results/train") / run)
     except ValueError as e:
         raise ValueError(f"config train.runs.{run}: {e}") from None
     return cfg

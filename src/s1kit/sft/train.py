@@ -17,14 +17,18 @@ make a killed run resume where the last complete checkpoint left it.
 
 Loading a checkpoint unpickles (accelerate's optimizer and RNG files with torch's
 ``weights_only=True``; under FSDP torch.distributed.checkpoint's ``.metadata`` with plain
-pickle), so a resume loads only what this loop wrote: the loop's own state is JSON, and
-every file is checked against the sha256 recorded in the checkpoint's marker when it was
-written (docs/train.md, "Resume").
+pickle), so a resume loads only what this loop wrote: the loop's own state is JSON, every
+file is checked against the sha256 recorded in the checkpoint's marker when it was written,
+and the marker is signed (HMAC-SHA256) with a key kept outside the checkpoint directory
+(docs/train.md, "Checkpoints and resume"). The checkpoint directory is the kit's own (a
+marker file): an existing directory with other files is refused, and cleanup deletes only
+what the kit wrote there.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -37,12 +41,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from s1kit.hf import TOKENIZER_SUBDIR, load_tokenizer, tokenizer_path
-from s1kit.progress import eta_text
+from s1kit.progress import console, eta_text
 from s1kit.records import atomic_dir, atomic_write_text, read_table
 from s1kit.sft.format import IGNORE_INDEX, chat_text, thinking_spans, tokenize_masked
 
 FSDP_STRATEGIES = ("full_shard", "shard_grad_op", "hybrid_shard")
 NO_DECAY = ("bias_norm", "bias_layernorm")
+EPOCH_ORDERS = ("kit", "hf_trainer")
 # transformers.Trainer.get_decay_parameter_names' name patterns (transformers >= 4.48); 4.46.1
 # excluded only biases and nn.LayerNorm modules (docs/fidelity.md, Training).
 _NORM_NAMES = re.compile(r"bias|layernorm|rmsnorm|(?:^|\.)norm(?:$|\.)|_norm(?:$|\.)")
@@ -74,6 +79,12 @@ class TrainConfig:
     sampling: str = field(default="length_weighted", metadata={
         "help": "length_weighted: windows of similar length, drawn by length (tiny default); "
                 "epoch: a seeded shuffle per epoch, every example once per epoch (paper, HF Trainer)"})
+    epoch_order: str = field(default="kit", metadata={
+        "help": "sampling epoch: kit = a Python-seeded shuffle per epoch, epochs back to back (the last step of "
+                "an epoch takes the next epoch's first examples); hf_trainer = as transformers.Trainer with "
+                "accelerate (4.46.1 / 1.0.1, the official run): torch.randperm seeded seed + epoch "
+                "(SeedableRandomSampler), the last global batch of an epoch filled from the start of the same "
+                "epoch (even_batches); config/s1.yaml"})
     seed: int = 42
     log_every: int = 50
     system_prompt: str | None = field(default=None, metadata={"help": "system message; None = none"})
@@ -90,7 +101,9 @@ class TrainConfig:
     attn_implementation: str | None = field(default=None, metadata={"help": "sdpa | flash_attention_2 | eager; None = default"})
     # ---- checkpoints and resume ----
     save_steps: int = field(default=0, metadata={"help": "checkpoint every N optimizer steps; 0 = never"})
-    checkpoint_dir: str | None = field(default=None, metadata={"help": "None = <out-dir>/checkpoints (shared FS if multi-node)"})
+    checkpoint_dir: str | None = field(default=None, metadata={
+        "help": "None = <out-dir>/checkpoints (shared FS if multi-node); a relative path must lie inside "
+                "<out-dir>; an absolute one is a dedicated directory: new, empty, or one s1kit created"})
     save_total_limit: int = field(default=1, metadata={"help": "complete checkpoints kept"})
     keep_checkpoints: bool = field(default=False, metadata={"help": "keep them after the final model is saved"})
     # ---- accounting and optional services (off by default) ----
@@ -124,6 +137,16 @@ class TrainConfig:
             raise ValueError(f"no_decay {self.no_decay!r}: expected one of {', '.join(NO_DECAY)}")
         if self.save_steps < 0 or self.save_total_limit < 1:
             raise ValueError("save_steps must be >= 0 and save_total_limit >= 1")
+        if self.epoch_order not in EPOCH_ORDERS:
+            raise ValueError(f"epoch_order {self.epoch_order!r}: expected one of {', '.join(EPOCH_ORDERS)}")
+        if self.epoch_order != "kit" and self.sampling != "epoch":
+            raise ValueError(f"epoch_order {self.epoch_order} needs sampling: epoch")
+        if self.checkpoint_dir is not None:
+            parts = Path(self.checkpoint_dir).parts
+            # "." or "results/.." would name a directory holding other things, which cleanup would hit
+            if not self.checkpoint_dir.strip() or os.path.normpath(self.checkpoint_dir) in (".", "/") or ".." in parts:
+                raise ValueError(f"checkpoint_dir {self.checkpoint_dir!r}: name a directory of its own (no '.', "
+                                 "'..' or '/'); leave it unset for <out-dir>/checkpoints")
 
     @property
     def grad_accum(self) -> int:
@@ -180,18 +203,43 @@ class LengthBatcher:
 
 class EpochSampler:
     """The paper's sampling (HF Trainer): each epoch a seeded shuffle of all examples, taken
-    in order, micro-batch after micro-batch; epochs follow each other without a gap."""
+    in order, micro-batch after micro-batch.
 
-    def __init__(self, n: int, batch_size: int, seed: int):
-        self.n, self.batch_size, self.seed, self.pos = n, min(batch_size, n), seed, 0
+    ``order="kit"``: epochs follow each other without a gap (a Python-seeded shuffle).
+    ``order="hf_trainer"``: as transformers.Trainer 4.46.1 with accelerate 1.0.1 on
+    ``global_batch`` processes x ``batch_size`` per device (the official run: 16 x 1): the epoch's
+    order is accelerate's SeedableRandomSampler (``torch.randperm`` with a generator seeded
+    ``seed + epoch``), and BatchSamplerShard (even_batches) fills the epoch's last, short global
+    batch with the first examples of the same epoch, so an epoch is ceil(n / global_batch) steps
+    (1,000 examples at 16: 63, some seen twice) and the next one starts a new shuffle
+    (tests/test_sft_hf_trainer.py runs the real sampler).
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, order: str = "kit", global_batch: int | None = None):
+        self.n, self.batch_size, self.seed, self.pos, self.order = n, min(batch_size, n), seed, 0, order
+        if order == "hf_trainer":
+            self.batch_size = batch_size  # even_batches pads rather than clips
+            g = global_batch or batch_size
+            self.epoch_len = -(-n // g) * g  # a whole number of global batches
+        else:
+            self.epoch_len = n
         self._epoch, self._perm = -1, []
 
+    def _shuffle(self, epoch: int) -> list[int]:
+        if self.order == "hf_trainer":
+            import torch
+
+            # RandomSampler.__iter__ with SeedableRandomSampler's generator (seed = initial_seed + epoch)
+            return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
+        perm = list(range(self.n))
+        random.Random(self.seed * 100_003 + epoch).shuffle(perm)
+        return perm
+
     def _at(self, i: int) -> int:
-        epoch, k = divmod(i, self.n)
+        epoch, k = divmod(i, self.epoch_len)
         if epoch != self._epoch:
-            self._epoch, self._perm = epoch, list(range(self.n))
-            random.Random(self.seed * 100_003 + epoch).shuffle(self._perm)
-        return self._perm[k]
+            self._epoch, self._perm = epoch, self._shuffle(epoch)
+        return self._perm[k % self.n]  # past n (hf_trainer only): the epoch's start again
 
     def sample(self, max_len: float = float("inf")) -> list[int]:
         out = [self._at(self.pos + j) for j in range(self.batch_size)]
@@ -344,6 +392,93 @@ class RunState:
 MARKER = "s1kit_resume.json"
 STATE_FILE = "s1kit_state.json"  # RunState as JSON (accelerate would pickle it, loaded with weights_only=False)
 _STEP_DIR = re.compile(r"^step-(\d+)$")
+_STEP_ANY = re.compile(r"^step-(\d+)(\.tmp)?$")  # what save_checkpoint writes, complete or not
+OWNER_FILE = "s1kit_checkpoints.json"  # written first into a checkpoint directory s1kit uses
+KEY_FILE = ".s1kit_checkpoint_key"  # in <out-dir>, outside the checkpoint directory
+KEY_ENV = "S1KIT_CHECKPOINT_KEY"  # overrides the key file (e.g. from a secrets manager)
+
+
+def checkpoint_root(cfg: TrainConfig, out_dir: Path) -> Path:
+    """Where checkpoints go: <out-dir>/checkpoints, a directory inside <out-dir>, or (told so
+    with an absolute path) a dedicated directory elsewhere; never <out-dir> itself, nor one
+    holding it or the final model (cleanup would remove them)."""
+    if cfg.checkpoint_dir is None:
+        return out_dir / "checkpoints"
+    root = Path(cfg.checkpoint_dir)
+    here, out = root.resolve(), out_dir.resolve()
+    holds = [p for p in (out, out / "model", out / "metrics.json") if p.is_relative_to(here)]
+    if holds or here.is_relative_to(out / "model") or (not root.is_absolute() and not here.is_relative_to(out)):
+        raise ValueError(f"hparams.checkpoint_dir {cfg.checkpoint_dir!r} (train.runs.<run>.hparams.checkpoint_dir): "
+                         f"a relative path must name a directory inside the run's output directory {out_dir} "
+                         f"(unset: {out_dir / 'checkpoints'}), other than model/; an absolute path, a directory "
+                         "of its own")
+    return root
+
+
+def claim_checkpoint_root(root: Path) -> None:
+    """Refuse a checkpoint directory that exists, is not empty and was not made by s1kit: the
+    kit deletes its checkpoints when done and must not take anyone's files with them."""
+    if root.is_dir() and not (root / OWNER_FILE).is_file() and any(root.iterdir()):
+        raise ValueError(f"checkpoint_dir {root} (train.runs.<run>.hparams.checkpoint_dir) exists, is not empty "
+                         f"and was not created by s1kit train (no {OWNER_FILE}; checkpoints of an s1kit before "
+                         f"#21 have none either: delete them); name a new or empty directory, or leave "
+                         f"checkpoint_dir unset")
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"checkpoint_dir {root} (train.runs.<run>.hparams.checkpoint_dir) is not a directory")
+
+
+def own_checkpoint_root(root: Path) -> None:
+    """Before the first checkpoint: create the directory (or adopt an empty one) and mark it."""
+    if (root / OWNER_FILE).is_file():
+        return
+    claim_checkpoint_root(root)
+    created = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(root / OWNER_FILE, json.dumps({"written_by": "s1kit train", "created_dir": created}))
+
+
+def remove_checkpoints(root: Path, out_dir: Path) -> None:
+    """Delete what save_checkpoint wrote (step-* directories, the owner file, the key) and the
+    directory itself if s1kit created it and nothing else is left; nothing in a directory
+    without the owner file."""
+    owner = root / OWNER_FILE
+    if not owner.is_file():
+        return
+    try:
+        created = json.loads(owner.read_text()).get("created_dir", False)
+    except (OSError, ValueError, AttributeError):
+        created = False
+    for p in root.iterdir():
+        if p.is_dir() and _STEP_ANY.match(p.name):
+            shutil.rmtree(p, ignore_errors=True)
+    owner.unlink()
+    (out_dir / KEY_FILE).unlink(missing_ok=True)
+    if created and not any(root.iterdir()):
+        root.rmdir()
+
+
+def checkpoint_key(out_dir: Path, create: bool = False) -> bytes | None:
+    """The key the resume markers are signed with: S1KIT_CHECKPOINT_KEY, else <out-dir>/.s1kit_checkpoint_key
+    (random, mode 0600, made by rank 0 at the first save). It never lies in the checkpoint
+    directory, so a marker rewritten there without the key is refused."""
+    if os.environ.get(KEY_ENV):
+        return os.environ[KEY_ENV].encode()
+    path = out_dir / KEY_FILE
+    if create and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(os.urandom(32).hex())
+    try:
+        return path.read_text().strip().encode() or None
+    except OSError:
+        return None
+
+
+def marker_mac(key: bytes, marker: dict) -> str:
+    """HMAC-SHA256 of the marker (config stamp + file checksums) as canonical JSON."""
+    body = json.dumps({k: v for k, v in marker.items() if k != "hmac"}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
 def fingerprint(cfg: TrainConfig, model_dir, data_path) -> dict:
@@ -366,6 +501,7 @@ def latest_checkpoint(root: Path) -> Path | None:
 def check_resumable(ckpt: Path, expected: dict) -> None:
     saved = json.loads((ckpt / MARKER).read_text())
     saved.pop("files", None)
+    saved.pop("hmac", None)
     if saved == expected:
         return
     diff = sorted(k for k in set(saved["config"]) | set(expected["config"])
@@ -389,9 +525,18 @@ def checkpoint_hashes(accelerator, folder: Path) -> dict[str, str]:
     return dict(mine)
 
 
-def verify_checkpoint(accelerator, ckpt: Path) -> None:
-    """Refuse a checkpoint whose files differ from those this loop wrote (they get unpickled)."""
-    saved = json.loads((ckpt / MARKER).read_text()).get("files")
+def verify_checkpoint(accelerator, ckpt: Path, key: bytes | None) -> None:
+    """Refuse a checkpoint whose marker is not signed with this run's key or whose files differ
+    from those this loop wrote (they get unpickled)."""
+    marker = json.loads((ckpt / MARKER).read_text())
+    if key is None:
+        raise ValueError(f"checkpoint {ckpt}: no key to check its marker with ({KEY_ENV} unset and no "
+                         f"{KEY_FILE} in the output directory); not loading it. Delete {ckpt.parent} to start over")
+    if not hmac.compare_digest(str(marker.get("hmac", "")), marker_mac(key, marker)):
+        raise ValueError(f"checkpoint {ckpt}: {MARKER} is not signed with this run's key (edited, or written by "
+                         f"another run or an older s1kit); not loading it (resume unpickles checkpoint files). "
+                         f"Delete {ckpt.parent} to start over")
+    saved = marker.get("files")
     if not saved:
         raise ValueError(f"checkpoint {ckpt} records no file checksums (written by an older s1kit); "
                          f"delete {ckpt.parent} to start over")
@@ -403,11 +548,14 @@ def verify_checkpoint(accelerator, ckpt: Path) -> None:
                          f"Delete {ckpt.parent} to start over")
 
 
-def save_checkpoint(accelerator, root: Path, step: int, stamp: dict, keep: int, state: RunState) -> Path:
+def save_checkpoint(accelerator, root: Path, step: int, stamp: dict, keep: int, state: RunState,
+                    out_dir: Path) -> Path:
     final = root / f"step-{step:06d}"
     tmp = root / f"step-{step:06d}.tmp"
-    if accelerator.is_main_process and tmp.exists():
-        shutil.rmtree(tmp)
+    if accelerator.is_main_process:
+        own_checkpoint_root(root)
+        if tmp.exists():
+            shutil.rmtree(tmp)
     accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp))  # every rank writes its part (FSDP: its shard)
     if accelerator.is_main_process:
@@ -415,7 +563,9 @@ def save_checkpoint(accelerator, root: Path, step: int, stamp: dict, keep: int, 
     accelerator.wait_for_everyone()
     files = checkpoint_hashes(accelerator, tmp)
     if accelerator.is_main_process:
-        atomic_write_text(tmp / MARKER, json.dumps({**stamp, "files": files}, indent=2))
+        marker = {**stamp, "files": files}
+        marker["hmac"] = marker_mac(checkpoint_key(out_dir, create=True), marker)
+        atomic_write_text(tmp / MARKER, json.dumps(marker, indent=2))
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -452,6 +602,8 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
     from s1kit.sft.cost import compute_params, mfu, peak_flops_for, sequence_flops
 
     out_dir = Path(out_dir)
+    ckpt_root = checkpoint_root(cfg, out_dir)
+    claim_checkpoint_root(ckpt_root)  # before anything is loaded, written or deleted there
     # ---- load -------------------------------------------------------------------
     accelerator = make_accelerator(cfg, out_dir)
     if accelerator.num_processes != cfg.world_size:
@@ -484,7 +636,8 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
     lengths = [len(t.input_ids) for t in examples]
     longest = max(lengths)
     if cfg.sampling == "epoch":
-        batcher = EpochSampler(len(examples), cfg.per_device_batch_size, cfg.seed)
+        batcher = EpochSampler(len(examples), cfg.per_device_batch_size, cfg.seed, cfg.epoch_order,
+                               cfg.global_batch_size)
     else:
         batcher = LengthBatcher(lengths, cfg.per_device_batch_size, cfg.seed)
     state = RunState(batcher)  # saved as JSON beside accelerate's state, not registered (that would pickle it)
@@ -492,12 +645,11 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         accelerator.init_trackers("s1kit-train", config=asdict(cfg))
 
     # ---- resume -----------------------------------------------------------------
-    ckpt_root = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else out_dir / "checkpoints"
     stamp = fingerprint(cfg, model_dir, data_path)
     last = latest_checkpoint(ckpt_root)
     if last is not None:
         check_resumable(last, stamp)
-        verify_checkpoint(accelerator, last)
+        verify_checkpoint(accelerator, last, checkpoint_key(out_dir))
         accelerator.load_state(str(last))
         state.load_state_dict(json.loads((last / STATE_FILE).read_text()))
         state.resumed_from.append(state.step)
@@ -543,14 +695,17 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
                      "step_time_s": round((now - last_log_t) / max(1, state.step - last_log_step), 4)}
             state.log.append(point)
             last_log_t, last_log_step = now, state.step
-            accelerator.print(f"step {step}/{total} loss {mean_loss:.4f} lr {lr:.2e}, "
-                              + eta_text(state.step, total, done_before + now - t0, state.step - start_step, now - t0))
+            line = (f"step {step}/{total} loss {mean_loss:.4f} lr {lr:.2e}, "
+                    + eta_text(state.step, total, done_before + now - t0, state.step - start_step, now - t0))
+            accelerator.print(line)
+            if accelerator.is_main_process:
+                console(line)  # the same line on the terminal of `make demo` (s1kit.progress.console)
             if cfg.report_to != "none":
                 accelerator.log({"loss": mean_loss, "lr": lr}, step=step)
         state.runtime = done_before + time.perf_counter() - t0
         if cfg.save_steps and state.step % cfg.save_steps == 0 and state.step < total:
             c0 = time.perf_counter()
-            save_checkpoint(accelerator, ckpt_root, state.step, stamp, cfg.save_total_limit, state)
+            save_checkpoint(accelerator, ckpt_root, state.step, stamp, cfg.save_total_limit, state, out_dir)
             state.checkpoint_s += time.perf_counter() - c0
     runtime = done_before + time.perf_counter() - t0
 
@@ -600,7 +755,7 @@ def train(model_dir: str | Path, data_path: str | Path, out_dir: str | Path, cfg
         if cfg.push_to_hub:
             _push(out_dir / "model", cfg.push_to_hub)
         if not cfg.keep_checkpoints and ckpt_root.is_dir():
-            shutil.rmtree(ckpt_root)
+            remove_checkpoints(ckpt_root, out_dir)  # only what the kit wrote (OWNER_FILE)
     if cfg.report_to != "none":
         accelerator.end_training()
     accelerator.wait_for_everyone()

@@ -25,7 +25,8 @@ PAPER_SOURCES = ("math", "olympicarena", "theoremqa", "numinamath", "omnimath", 
 for _name in PAPER_SOURCES:
     HUB_SOURCES.register(_name, f"s1kit.sources.{_name}:SOURCE")
 # Eval sets decontaminated against (and evaluated on): kind "eval".
-for _name, _attr in (("aime24", "AIME24"), ("aime24_nofigures", "AIME24_NOFIGURES"), ("aime25", "AIME25"),
+for _name, _attr in (("aime24", "AIME24"), ("aime24_nofigures", "AIME24_NOFIGURES"),
+                     ("aime24_figures", "AIME24_FIGURES"), ("aime25", "AIME25"),
                      ("math500", "MATH500"),
                      ("gpqa_diamond", "GPQA_DIAMOND"), ("livecodebench_v4", "LIVECODEBENCH_V4")):
     HUB_SOURCES.register(_name, f"s1kit.sources.eval_sets:{_attr}")

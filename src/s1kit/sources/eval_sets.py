@@ -166,3 +166,28 @@ AIME24_NOFIGURES = HubSource(
         "metadata. Evaluation data, and decontaminated against like every eval set."
     ),
 )
+
+
+# --------------------------------------------------------------------------- AIME24 with figures
+
+AIME24_FIGURES_REPO = "simplescaling/aime24_figures"
+
+
+def load_aime24_figures(paths: Mapping[str, Path], seed: int) -> list[Row]:
+    rows = read_rows(Path(paths["aime24_figures"]), AIME24_NOFIGURES_FILES)
+    return map_columns(rows, "problem", AIME24_FIGURES_REPO, "math", "solution")
+
+
+AIME24_FIGURES = HubSource(
+    name="aime24_figures",
+    kind="eval",
+    inputs={"aime24_figures": HubInput(AIME24_FIGURES_REPO, files=AIME24_NOFIGURES_FILES)},
+    load=load_aime24_figures,
+    doc=(
+        "The same 30 AIME 2024 problems with their figures as the fork's task reads them: "
+        "`simplescaling/aime24_figures` (columns as its nofigures sibling). No claim reads its "
+        "score; every official command runs it in the same lm-eval run as aime24_nofigures "
+        "(eval/commands.sh:25 (--tasks)), so under fork semantics its prompts share the batch "
+        "(config evaluate.batches)."
+    ),
+)

@@ -39,6 +39,32 @@ class DriftError(RuntimeError):
     """A fetched file differs from its locked checksum, or a locked input cannot be found."""
 
 
+class HubUnreachable(ValueError):
+    """The hub could not be reached for an input that is neither on disk nor in an offline mirror.
+
+    A ValueError, so that ``s1kit fetch`` says it in one line (cli.main) instead of a traceback.
+    """
+
+
+def _unreachable(inp: HubInput, what: str, sha: str | None, err: Exception) -> HubUnreachable:
+    """One line: which repository at which revision is needed, and the two ways to provide it."""
+    first = (str(err).strip().splitlines() or [""])[0][:160]
+    at = f"commit {sha}" if sha else f"revision {inp.revision!r} (pinned in the lock once fetched)"
+    return HubUnreachable(
+        f"cannot {what} {inp.repo_type} {inp.repo} at {at} from the hub ({type(err).__name__}: {first}). "
+        "Needs a network: run the fetch rule on a networked machine, or copy a resources/hub from one and set "
+        "collect.hub.offline_mirror to it (docs/sources.md)")
+
+
+def _hub_refused(err: Exception) -> bool:
+    """The hub answered with a 4xx (unknown repo or revision, gated, missing file): a wrong
+    pin, not a missing network, so the client's own error (RevisionNotFoundError, ...) stands."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    response = getattr(err, "response", None)
+    return isinstance(err, HfHubHTTPError) and response is not None and 400 <= response.status_code < 500
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -93,14 +119,28 @@ def resolve(inp: HubInput, endpoint: str | None = None) -> str:
     i.e. HF_ENDPOINT or huggingface.co)."""
     from huggingface_hub import HfApi
 
-    return HfApi(endpoint=endpoint).repo_info(inp.repo, repo_type=inp.repo_type, revision=inp.revision).sha
+    try:
+        return HfApi(endpoint=endpoint).repo_info(inp.repo, repo_type=inp.repo_type, revision=inp.revision).sha
+    except Exception as e:  # noqa: BLE001 - no network, DNS, offline mode, 5xx: all mean "cannot fetch"
+        if _hub_refused(e):
+            raise
+        raise _unreachable(inp, "resolve", None, e) from e
 
 
 def download(inp: HubInput, sha: str, dest: Path, endpoint: str | None = None) -> None:
     from huggingface_hub import snapshot_download
 
-    snapshot_download(inp.repo, repo_type=inp.repo_type, revision=sha, allow_patterns=list(inp.files),
-                      local_dir=str(dest), endpoint=endpoint)
+    try:
+        snapshot_download(inp.repo, repo_type=inp.repo_type, revision=sha, allow_patterns=list(inp.files),
+                          local_dir=str(dest), endpoint=endpoint)
+    except OSError as e:  # a full disk or a permission problem is not the hub's: say it as it is
+        if not _hub_refused(e) and type(e).__module__.startswith(("huggingface_hub", "requests", "httpx", "urllib3")):
+            raise _unreachable(inp, "download", sha, e) from e
+        raise
+    except Exception as e:  # noqa: BLE001 - connection errors and 5xx of the hub client
+        if _hub_refused(e):
+            raise
+        raise _unreachable(inp, "download", sha, e) from e
 
 
 def _copy_from_mirror(inp: HubInput, sha: str, mirror: Path, dest: Path) -> None:

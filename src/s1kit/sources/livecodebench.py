@@ -4,7 +4,8 @@ The official loader (data/collect_data.py:281 (load_livecodebench)) loads each r
 through the dataset's loading script with ``version_tag``; the script's release_vN is
 cumulative (its files test.jsonl .. testN.jsonl), so v1's problems come three times and
 v2's twice, each copy labelled with the release it was loaded under. The loader reads
-the same files in the same way, so the pool step sees what the official loop saw.
+the same files in the same way, so the pool step sees what the official loop saw. Whether
+the pool keeps them depends on collect.official_loop (s1kit.collect.CollectConfig).
 """
 
 from __future__ import annotations
@@ -78,10 +79,13 @@ SOURCE = HubSource(
         "source_type `LiveCodeBench/<release>`. The dataset is a loading script (`trust_remote_code`); its "
         "release_vN is cumulative over `test.jsonl` ... `testN.jsonl`, so the official code loads v1's "
         "problems three times and v2's twice; this reads the raw files the same way. The exact dedup keeps "
-        "one copy of each; the paper's 151 (arXiv 2501.19393v3 Table 7) is that count before "
-        "decontamination (the funnel's `deduplicated`). The official eval set release_v4 "
-        "(`livecodebench_v4`) holds all of them, so decontamination against it drops every one, in the "
-        "official code as in the kit (docs/fidelity.md). Metadata keeps every column but "
+        "one copy of each: the paper's 151 (arXiv 2501.19393v3 Table 7; the published 59K pool holds "
+        "release_v1 26, v2 46, v3 79). The pool keeps them under `collect.official_loop: published` "
+        "(config/s1.yaml): the published pool was built with the loop's n-gram check commented out "
+        "(simplescaling/s1 commit 0b086e8). The eval set release_v4 (`livecodebench_v4`) holds all of "
+        "them (release_v4, May 2023 - Sep 2024, 713 problems, was out since October 2024), so "
+        "`official_loop: pinned` (data/collect_data.py:459 (decontaminate_train_data)) and semantics kit "
+        "drop every one (docs/fidelity.md). Metadata keeps every column but "
         "`private_test_cases` (megabytes of hidden tests per problem)."
     ),
 )

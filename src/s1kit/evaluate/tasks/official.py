@@ -29,10 +29,19 @@ GPQA answer order: the fork shuffled the choices with the global ``random`` modu
 Here each question gets its own ``random.Random(int(question_hash(q)[:8], 16) ^ shuffle_seed)``
 (metadata ``shuffle_seed``, default 0); the gold letter follows the shuffle. Metadata
 ``choice_order: fork`` (``evaluate.semantics: fork``) gives the fork's order instead: one
-``random.Random(shuffle_seed)`` shuffling the choice strings question after question, which is
-the fork's global-RNG order when nothing else draws from ``random`` between lm-eval's
-``random.seed(0)`` and
-eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:221 (process_docs).
+``random.Random(shuffle_seed)`` shuffling the choice strings question after question, with
+``shuffle_seed`` defaulting to 1234 (``FORK_ENGINE_SEED``). That is the global-RNG state of an
+official command when GPQA's process_docs first runs: lm-eval's ``random.seed(0)``
+(eval/lm-evaluation-harness/lm_eval/evaluator.py:150 (random.seed)) comes before the model is
+built (eval/lm-evaluation-harness/lm_eval/evaluator.py:201 (create_from_arg_string)), and
+building the fork's vLLM model (seed 1234,
+eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:94 (seed)) reseeds the driver
+process's ``random`` with it (vLLM 0.6.4.post1: vllm/worker/worker.py:149 and :296, after the
+warm-up, via vllm/platforms/interface.py:128); the tasks are built after that
+(eval/lm-evaluation-harness/lm_eval/evaluator.py:232 (get_task_dict)) and nothing before GPQA
+draws from ``random``. ``datasets``' map cache can replace that order with an earlier run's:
+docs/fidelity.md ("GPQA choice order") gives the whole chain; ``shuffle_seed: 0`` is the
+order of a first run without vLLM, such as eval/commands.sh:6 (--model dummy).
 
 Scoring: ``answers.score`` (math_verify; letters for GPQA) instead of gpt-4o-mini, with
 metadata ``scoring`` (``kit``, default, or ``fork``; ``evaluate.scoring`` in the config),
@@ -140,6 +149,19 @@ def shuffle_choices_fork(rng: random.Random, correct: str, incorrect: Sequence[s
 
 
 CHOICE_ORDERS = ("kit", "fork")
+# The global-RNG seed of an official command when GPQA's process_docs runs: vLLM's engine
+# start-up reseeds the driver's ``random`` with the model seed, the fork's VLLM default
+# (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:58 (seed: int = 1234)).
+FORK_ENGINE_SEED = 1234
+KIT_SHUFFLE_SEED = 0
+
+
+def default_shuffle_seed(choice_order: str, shuffle_seed: int | None) -> int:
+    """``shuffle_seed`` as given, else the default of the choice order: 0 for the kit's
+    per-question seeds, FORK_ENGINE_SEED for the fork's global-RNG order."""
+    if shuffle_seed is not None:
+        return int(shuffle_seed)
+    return FORK_ENGINE_SEED if choice_order == "fork" else KIT_SHUFFLE_SEED
 
 
 # ---------------------------------------------------------------------------- data
@@ -201,15 +223,17 @@ GPQA_FIELDS = ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect An
 
 
 def gpqa_docs(
-    rows: list[dict], control: str | None = "none", budget: Any = None, shuffle_seed: int = 0, origin: str = "data",
-    choice_order: str = "kit",
+    rows: list[dict], control: str | None = "none", budget: Any = None, shuffle_seed: int | None = None,
+    origin: str = "data", choice_order: str = "kit",
 ) -> list[dict]:
-    """GPQA docs with shuffled choices (per question, or the fork's sequence) and the gold letter."""
+    """GPQA docs with shuffled choices (per question, or the fork's sequence) and the gold
+    letter; ``shuffle_seed`` None is the choice order's default (default_shuffle_seed)."""
     from s1kit.records import question_hash
 
     if choice_order not in CHOICE_ORDERS:
         raise ValueError(f"task metadata choice_order={choice_order!r}: expected one of {list(CHOICE_ORDERS)}")
-    fork_rng = random.Random(int(shuffle_seed)) if choice_order == "fork" else None
+    shuffle_seed = default_shuffle_seed(choice_order, shuffle_seed)
+    fork_rng = random.Random(shuffle_seed) if choice_order == "fork" else None
     docs = []
     for n, row in enumerate(rows, 1):
         if "Question" not in row and "question" in row:  # s1kit's collected eval set (collect-eval)
@@ -241,7 +265,7 @@ def load_docs(
     data_path: str | None = None,
     control: str | None = "none",
     budget: Any = None,
-    shuffle_seed: int = 0,
+    shuffle_seed: int | None = None,
     hub_path: str = "",
     hub_name: str | None = None,
     hub_split: str = "test",
@@ -265,7 +289,7 @@ def load_docs(
     if kind == "math":
         docs = math_docs(rows, control, budget, origin)
     elif kind == "gpqa":
-        docs = gpqa_docs(rows, control, budget, int(shuffle_seed), origin, choice_order)
+        docs = gpqa_docs(rows, control, budget, shuffle_seed, origin, choice_order)
     else:
         raise ValueError(f"unknown task kind {kind!r}; expected math or gpqa")
     docs = [{**d, "scoring": scoring} for d in docs]

@@ -11,7 +11,8 @@ from s1kit.evaluate.tasks import official
 
 def load_data(**metadata: Any) -> dict[str, Any]:
     """``custom_dataset``: docs from metadata data_path or the leaf's pinned hub dataset;
-    metadata shuffle_seed (default 0) seeds every question's own choice order."""
+    metadata shuffle_seed seeds every question's own choice order (default 0) or, with
+    choice_order fork, the fork's one global-RNG sequence (default 1234, the vLLM seed)."""
     return official.load_docs("gpqa", **metadata)
 
 
