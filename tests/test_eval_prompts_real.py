@@ -44,6 +44,7 @@ from types import SimpleNamespace
 import pytest
 
 import fake_vllm
+from test_evaluate_vllm_fork import load_fork_vllm
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -70,22 +71,6 @@ def _exec(path: Path, name: str) -> types.ModuleType:
     with contextlib.redirect_stdout(io.StringIO()):  # the fork's task files print their template
         spec.loader.exec_module(module)
     return module
-
-
-def _load_fork_vllm(mp: pytest.MonkeyPatch) -> types.ModuleType:
-    """The pinned vllm_causallms.py with its own models/utils.py (as tests/test_evaluate_vllm_fork.py)."""
-    import lm_eval.api.registry
-    import lm_eval.models.utils  # noqa: F401  (loaded first: it is put back afterwards)
-
-    saved_utils = sys.modules.get("lm_eval.models.utils")
-    saved_register = lm_eval.api.registry.register_model
-    try:
-        sys.modules["lm_eval.models.utils"] = _exec(HARNESS / "models" / "utils.py", "fork_lm_eval_models_utils_g")
-        lm_eval.api.registry.register_model = lambda *names: (lambda cls: cls)
-        return _exec(HARNESS / "models" / "vllm_causallms.py", "fork_vllm_causallms_g")
-    finally:
-        sys.modules["lm_eval.models.utils"] = saved_utils
-        lm_eval.api.registry.register_model = saved_register
 
 
 class ZeroShotSampler:
@@ -138,7 +123,7 @@ def env(tmp_path_factory):
         utils = {folder: _exec(HARNESS / "tasks" / folder / "utils.py", f"fork_{folder.replace('/', '_')}_utils_g")
                  for folder in ("aime", "openai_math", "gpqa/openai")}
         fake = fake_vllm.install(mp, tmp / "site", version="0.11.0")
-        fork_vllm = _load_fork_vllm(mp)
+        fork_vllm = load_fork_vllm(mp)
         fake_vllm.forget_lm_eval_vllm(mp)  # re-import over the fake
         from s1kit.evaluate import models
 

@@ -377,12 +377,13 @@ BATCH = {
 }
 
 
-def _batch_data(root: Path) -> dict[str, Path]:
+def write_task_data(root: Path, questions_by_task: dict[str, list[str]]) -> dict[str, Path]:
+    """One JSONL per task (id, problem, answer "5"): the data ``run.run_batch`` reads."""
     import json
 
     root.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for task, questions in BATCH.items():
+    for task, questions in questions_by_task.items():
         paths[task] = root / f"{task}.jsonl"
         paths[task].write_text("".join(json.dumps({"id": f"{task}-{i}", "problem": q, "answer": "5"}) + "\n"
                                        for i, q in enumerate(questions)))
@@ -410,7 +411,7 @@ def batch_stack(stack, tmp_path_factory):
     mp.setattr(models, "_VLLM_CLASS", None)  # built over the fake here; undone afterwards (no stale class)
     models.register()
     try:
-        yield {"seen": seen, "data": _batch_data(tmp / "data"), "tmp": tmp, "model": stack["fork"].model_args["model"]}
+        yield {"seen": seen, "data": write_task_data(tmp / "data", BATCH), "tmp": tmp, "model": stack["fork"].model_args["model"]}
     finally:
         mp.undo()
 

@@ -129,11 +129,8 @@ def alias_errors(config: Any) -> list[str]:
 
 
 def size_errors(config: Mapping[str, Any]) -> list[str]:
-    """An alias bomb (alone: nothing else may walk it), else strings (values or keys) over
-    MAX_STRING_CHARS."""
-    bomb = alias_errors(config)
-    if bomb:
-        return bomb
+    """Strings (values or keys) over MAX_STRING_CHARS; walks every value, so only for a config
+    that alias_errors passed."""
     lines: list[str] = []
 
     def walk(node: Any, path: tuple) -> None:

@@ -36,7 +36,9 @@ TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from test_evaluate_vllm_fork import GEN_KWARGS, HARNESS, TASK_GEN_KWARGS, load_fork_vllm  # noqa: E402
+from test_evaluate_vllm_fork import (  # noqa: E402
+    GEN_KWARGS, HARNESS, TASK_GEN_KWARGS, load_fork_vllm, write_task_data,
+)
 
 pytestmark = pytest.mark.skipif(not (HARNESS / "models" / "vllm_causallms.py").is_file(),
                                 reason="../shared/official-s1 (the pinned official code) is absent")
@@ -296,15 +298,7 @@ GREEDY_RS = {"temperature": 0.0, "rejection_sample_max_tries": 2}
 
 @pytest.fixture(scope="module")
 def task_data(tmp_path_factory) -> dict[str, Path]:
-    import json
-
-    root = tmp_path_factory.mktemp("bf-data")
-    paths = {}
-    for task, questions in QUESTIONS.items():
-        paths[task] = root / f"{task}.jsonl"
-        paths[task].write_text("".join(json.dumps({"id": f"{task}-{i}", "problem": q, "answer": "5"}) + "\n"
-                                       for i, q in enumerate(questions)))
-    return paths
+    return write_task_data(tmp_path_factory.mktemp("bf-data"), QUESTIONS)
 
 
 @pytest.fixture(scope="module")

@@ -177,10 +177,9 @@ class Budget:
             lines.append(f"{TOTAL_KEY} = ${self.total_cap:.4f}: spent ${spent:.4f} in this run's ledgers, "
                          f"${max(0.0, self.total_cap - spent):.4f} left")
         where = f"; completed calls are listed in {ledger}" if ledger else ""
-        keys = " and/or ".join(k for k, cap in ((self.stage_key, self.stage_cap), (TOTAL_KEY, self.total_cap))
-                               if cap is not None)
         caps = ((self.stage_key, self.stage_cap), (TOTAL_KEY, self.total_cap))
         raised = {k: cap for k, cap in caps if cap is not None}
+        keys = " and/or ".join(raised)
         return ("spend cap reached: " + "; ".join(lines) + f". {answered} request(s) answered and cached{where}; "
                 f"{not_sent} not sent. To go on, raise {keys} in the config (or add "
                 f"{config_flag({k: max(2 * cap, cap + 1) for k, cap in raised.items()})} to the snakemake command) "

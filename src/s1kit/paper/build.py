@@ -161,14 +161,15 @@ def run_meta(results_dir: Path, evals: pd.DataFrame, config_hash: str = "") -> d
     sha = (code.get("git_sha") or "not a git checkout")[:12] + (" (uncommitted changes)" if code.get("dirty") else "")
     pkgs = package_versions()
     when, host = "", ""
-    for path in sorted(evals["path"], key=lambda p: Path(p).stat().st_mtime) if not evals.empty else []:
+    if not evals.empty:  # the newest evaluation's record only
+        path = sorted(evals["path"], key=lambda p: Path(p).stat().st_mtime)[-1]
         try:
             rec = load_record(path) or {}
         except (OSError, ValueError):
             rec = {}
         when = str(rec.get("ended") or dt.datetime.fromtimestamp(Path(path).stat().st_mtime, dt.timezone.utc)
                    .strftime("%Y-%m-%dT%H:%M:%SZ"))
-        host = str(rec.get("host") or host)
+        host = str(rec.get("host") or "")
     return {
         "results": str(results_dir), "git SHA": sha, "config sha256": config_hash[:16],
         # the stack that makes the numbers (provenance records keep every package)

@@ -37,6 +37,7 @@ from s1kit.paper.io import write_csv, write_text
 from s1kit.paper.layout import STATUSES, decimals_of, fmt, fmt_delta, grids
 from s1kit.paper.layout import status_counts as layout_counts
 from s1kit.paper.render import to_markdown
+from s1kit.paper.verdict import binomial_se
 from s1kit.paper.report_html import report_html as report_html_page
 
 COLUMNS = ["claim_id", "table", "description", "kind", "paper_value", "versions", "unit", "target", "field",
@@ -130,9 +131,14 @@ def _num(x: float | None, digits: int = 4) -> float | str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else round(x, digits)
 
 
+def _eval_accuracy(claim: Claim) -> bool:
+    """An accuracy claim read from an evaluation run's results.json."""
+    return claim.unit == "%" and bool(claim.target) and claim.target.endswith("results.json")
+
+
 def _eval_n(claim: Claim) -> int | None:
     """Questions behind an accuracy claim of an evaluation run (None for other claims)."""
-    if claim.unit != "%" or not claim.target or not claim.target.endswith("results.json"):
+    if not _eval_accuracy(claim):
         return None
     return TASK_N.get(claim.target.split("/")[-2])
 
@@ -143,8 +149,7 @@ def band_text(claim: Claim, n: int | None) -> str:
     stack; the SE is the spread a different draw of questions or samples would give."""
     if not n:
         return ""
-    p = claim.paper_value / 100
-    se = 100 * math.sqrt(max(p * (1 - p), 0.0) / n)
+    se = binomial_se(claim.paper_value, n)
     sampled = "/rs-" in claim.target if claim.target else False
     run = "one sampled run (temperature 1)" if sampled else "one greedy run"
     return f"one question = {100 / n:.1f} points; binomial SE at {claim.paper_value:g}% = {se:.1f} points (n={n}, {run})"
@@ -152,7 +157,7 @@ def band_text(claim: Claim, n: int | None) -> str:
 
 def _stderr(sources: Sources | None, claim: Claim) -> float | None:
     """The reproduced accuracy's standard error in points, where results.json has it."""
-    if sources is None or claim.unit != "%" or not claim.target or not claim.target.endswith("results.json"):
+    if sources is None or not _eval_accuracy(claim):
         return None
     from s1kit.paper.results import accuracy_stderr
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import yaml
 
+from s1kit.review import TASK_CLAIMS  # review.yaml's claim suffix per lm-eval task
+
 TIERS = ("cpu+network", "gpu-eval", "gpu-train", "api")
 TIER_LABELS = {"cpu+network": "CPU + network", "gpu-eval": "GPU evaluation", "gpu-train": "GPU training",
                "api": "paid API + GPUs"}
@@ -48,9 +50,6 @@ TRAIN_GPU_HOURS_DEFAULT = 7
 EVAL_GPU_HOURS_BOUND = 8
 API_DOLLARS = "about $2,540 (s1kit cost, official prompt layout)"
 _EVAL = re.compile(r"^results/eval/(?P<model>[^/]+)/(?P<setting>[^/]+)/(?P<task>[^/]+)/results\.json$")
-# review.yaml's claim suffix per lm-eval task (s1kit.review.TASK_CLAIMS)
-_TASK_SUFFIX = {"aime24_nofigures": "aime24", "aime25_nofigures": "aime25", "openai_math": "math500",
-                "gpqa_diamond_openai": "gpqa"}
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ def review_claim_ids(path: str | Path = REVIEW_CONFIG) -> set[str]:
         return set()
     review = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("review") or {}
     grade = review.get("grade") or {}
-    suffixes = [_TASK_SUFFIX[t] for t in grade.get("tasks", []) if t in _TASK_SUFFIX]
+    suffixes = [TASK_CLAIMS[t] for t in grade.get("tasks", []) if t in TASK_CLAIMS]
     return {f"{prefix}.{s}" for prefix in (grade.get("claims") or {}).values() for s in suffixes}
 
 
