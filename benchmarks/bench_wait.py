@@ -23,7 +23,7 @@ import time
 
 
 def build(seed: int = 0):
-    from s1kit.evaluate.budget import Codec
+    from s1kit.evaluate.controller import Codec
     from s1kit.tiny.chains import sample_chain
     from s1kit.tiny.student import StudentConfig, init_student
     from s1kit.tiny.tokenizer import train_tokenizer
@@ -43,7 +43,7 @@ def build(seed: int = 0):
 
 def rounds(gen, prompts, total: int, waits: int, wait_ids: list[int]) -> int:
     """Generate ``total`` thinking tokens per prompt in ``waits + 1`` rounds; returns tokens made."""
-    from s1kit.evaluate.budget import GenRequest
+    from s1kit.evaluate.controller import GenRequest
 
     seqs = [list(p) for p in prompts]
     made = 0

@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
     from accelerate import PartialState
 
-    from s1kit.sft.train import TrainConfig, train
+    from s1kit.sft.config import TrainConfig
+    from s1kit.sft.train import train
 
     state = PartialState(cpu=not torch.cuda.is_available())  # joins the torchrun group, if any
     world = state.num_processes

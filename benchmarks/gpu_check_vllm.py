@@ -194,7 +194,8 @@ def run_setting(
 ):
     """Evaluate ``tiny_chains`` under ``setting``; returns (records, seconds, lm-eval samples)."""
     from s1kit.evaluate.models import records
-    from s1kit.evaluate.run import evaluate_loaded, parse_setting
+    from s1kit.evaluate.run import evaluate_loaded
+    from s1kit.evaluate.settings import parse_setting
 
     kwargs = {**parse_setting(setting).gen_kwargs, "max_gen_toks": args.answer_tokens}
     if args.min_think:
@@ -215,7 +216,7 @@ def run_setting(
 
 def check(setting: str, recs: list[dict], samples: list[dict], tok) -> list[str]:
     """Every way a record can be wrong, as messages (empty: all good)."""
-    from s1kit.evaluate.run import parse_setting
+    from s1kit.evaluate.settings import parse_setting
 
     cfg = parse_setting(setting)
     n_wait = int(cfg.gen_kwargs.get("thinking_n_ignore", 0))

@@ -10,7 +10,7 @@ from s1kit import cli
 from s1kit.records import read_jsonl, read_table, write_table
 from s1kit.select import BenchmarkSource, SelectConfig
 from s1kit.settings import from_dict, load_json_arg
-from s1kit.sft.train import TrainConfig
+from s1kit.sft.config import TrainConfig
 
 # ---- settings -----------------------------------------------------------------------
 

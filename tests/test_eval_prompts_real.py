@@ -314,7 +314,7 @@ def _run(lm, batch, gen_kwargs):
 def test_budget_forcing_tokenizations_and_calls_equal_the_forks(env, batch, label, gen_kwargs):
     """The fork's own tok_encode calls (logged) give the ids the kit's codec gives, and both
     send the same generate calls (prompt ids, stops, stop ids, budgets) on the real vocabulary."""
-    from s1kit.evaluate.budget import Codec
+    from s1kit.evaluate.controller import Codec
 
     fork_lm, kit_lm, tok = env.fork_lm, env.kit_lm, env.tok
     seen: dict[str, list] = {}
@@ -369,7 +369,8 @@ def _letters(task) -> list[str]:
 
 
 def _kit_letters(env, seed: int | None) -> list[str]:
-    from s1kit.evaluate.tasks.official import gpqa_docs, read_jsonl
+    from s1kit.evaluate.tasks import read_jsonl
+    from s1kit.evaluate.tasks.official import gpqa_docs
 
     return [d["answer"] for d in gpqa_docs(read_jsonl(env.gpqa), choice_order="fork", shuffle_seed=seed)]
 

@@ -6,14 +6,11 @@ import re
 
 import pytest
 
-from s1kit.evaluate.budget import (
-    BudgetConfig,
-    Codec,
-    GenRequest,
-    GenResult,
-    run_budget_forcing,
-    strip_stop,
-)
+from s1kit.evaluate.budget import run_kit
+from s1kit.evaluate.controller import Codec, GenRequest, GenResult, strip_stop
+from s1kit.evaluate.semantics import semantics_of
+
+KIT = semantics_of("kit")
 
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 OOV = 10_000  # an id past the vocabulary, like Qwen's padded embedding rows
@@ -88,8 +85,8 @@ class FakeLM:
 
 
 def run(prompts, gen_kwargs, fake, codec, context=4096):
-    cfg = BudgetConfig.from_gen_kwargs(gen_kwargs, default_max_gen_toks=16, eos=IM_END)
-    return run_budget_forcing(prompts, cfg, fake, codec, context)
+    cfg = KIT.budget_config(gen_kwargs, default_max_gen_toks=16, eos=IM_END)
+    return run_kit(prompts, cfg, fake, codec, context)
 
 
 @pytest.fixture
@@ -224,7 +221,7 @@ def test_out_of_vocabulary_ids_are_dropped_not_fatal(codec):
 
 
 def test_gen_kwargs_parsing():
-    cfg = BudgetConfig.from_gen_kwargs(
+    cfg = KIT.budget_config(
         {
             "until": "</s>",
             "max_gen_toks": "64",
@@ -243,13 +240,13 @@ def test_gen_kwargs_parsing():
     assert cfg.sampling == {"temperature": 0.0}
     assert cfg.sampling_thinking == {"temperature": 1.0, "min_tokens": 5}
     assert cfg.until_thinking == (IM_START, "Question:")
-    assert not BudgetConfig.from_gen_kwargs({"max_gen_toks": 5}).thinking
+    assert not KIT.budget_config({"max_gen_toks": 5}).thinking
     with pytest.raises(ValueError, match="thinking_budget"):
-        BudgetConfig.from_gen_kwargs({"thinking_budget": 5})
+        KIT.budget_config({"thinking_budget": 5})
     with pytest.raises(ValueError, match="cannot be combined"):
-        BudgetConfig.from_gen_kwargs({"rejection_sample": True, "thinking_n_ignore": 1, "max_tokens_thinking": 5})
+        KIT.budget_config({"rejection_sample": True, "thinking_n_ignore": 1, "max_tokens_thinking": 5})
     with pytest.raises(ValueError, match="max_tokens_thinking"):
-        BudgetConfig.from_gen_kwargs({"max_tokens_thinking": "lots"})
+        KIT.budget_config({"max_tokens_thinking": "lots"})
 
 
 def test_strip_stop_ids_and_strings():

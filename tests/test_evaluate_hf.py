@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from s1kit.evaluate.budget import Codec, GenRequest  # noqa: E402
+from s1kit.evaluate.controller import Codec, GenRequest  # noqa: E402
 from s1kit.evaluate.hf_generate import HFGenerator  # noqa: E402
 from s1kit.tiny.chains import sample_chain  # noqa: E402
 from s1kit.tiny.student import StudentConfig, init_student  # noqa: E402

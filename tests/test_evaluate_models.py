@@ -10,8 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from s1kit.evaluate.budget import GenRequest
-from s1kit.evaluate.run import add_arguments, main, model_name_of, parse_setting
+from s1kit.evaluate.controller import GenRequest
+from s1kit.evaluate.run import add_arguments, main, model_name_of
+from s1kit.evaluate.settings import parse_setting
 
 HAS_VLLM = importlib.util.find_spec("vllm") is not None
 
@@ -94,7 +95,7 @@ def test_parse_setting():
 
 
 def test_parse_table3_and_table4_settings():
-    from s1kit.evaluate.budget import BudgetConfig
+    from s1kit.evaluate.semantics import semantics_of
     from s1kit.evaluate.tasks.official import control_suffix
 
     rs = parse_setting("rs-4000")
@@ -116,7 +117,7 @@ def test_parse_table3_and_table4_settings():
         parse_setting("rs-0")
     # each setting's gen kwargs are accepted by the budget-forcing controller
     for name in ("rs-4000", "tcc-2048", "tccbf-2048", "sccbf-64", "ignore-2-none", "ccc-long"):
-        BudgetConfig.from_gen_kwargs(dict(parse_setting(name).gen_kwargs))
+        semantics_of("kit").budget_config(dict(parse_setting(name).gen_kwargs))
 
 
 def test_model_name_of(tmp_path):

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from s1kit.evaluate import official_commands as oc
-from s1kit.evaluate.run import setting_names
+from s1kit.evaluate.settings import setting_names
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFICIAL = ROOT / ".." / "shared" / "official-s1"
@@ -187,7 +187,7 @@ def test_paper_config_batches_tasks_as_the_official_commands(commands, s1_runs):
     """Issue 24.1: under fork semantics each (model, setting) of config/s1.yaml that an official
     command reproduces runs that command's --tasks list as ONE lm-eval run, in its order
     (aime24_figures included; rejection sampling: the two AIME24 variants, 60 requests)."""
-    from s1kit.evaluate.run import plan_batches
+    from s1kit.evaluate.batches import plan_batches
 
     runs, ev = s1_runs
     plan = plan_batches(sorted(runs), ev["batches"], ev["semantics"])
@@ -212,7 +212,7 @@ def test_paper_config_batches_tasks_as_the_official_commands(commands, s1_runs):
 
 
 def test_plan_batches_rules():
-    from s1kit.evaluate.run import plan_batches
+    from s1kit.evaluate.batches import plan_batches
 
     groups = [{"tasks": ["a", "b"], "settings": ["rs-10"]}, {"tasks": ["x", "b", "c"]}]
     runs = [("m", "rs-10", "b"), ("m", "bf-5", "b"), ("m", "bf-5", "z"), ("m", "kit.bf-5", "b")]

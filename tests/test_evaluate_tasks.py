@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from s1kit.evaluate import voting
-from s1kit.evaluate.tasks import TASKS_DIR, official
+from s1kit.evaluate.tasks import TASKS_DIR, gpqa_order, official
 
 DATA = Path("/work/shared/data")
 AIME24 = DATA / "aime24" / "aime24_nofigures.jsonl"
@@ -251,10 +251,10 @@ def test_shuffle_choices_matches_the_documented_seed():
     order = list(range(4))
     random.Random(seed).shuffle(order)
     items = ["w1", "w2", "w3", "right"]
-    choices, letter = official.shuffle_choices(q, "right", ["w1", "w2", "w3"], seed=5)
+    choices, letter = gpqa_order.shuffle_choices(q, "right", ["w1", "w2", "w3"], seed=5)
     assert choices == [items[i] for i in order] and letter == "ABCD"[order.index(3)]
     # A distractor equal to the answer cannot move the gold letter.
-    assert official.shuffle_choices(q, "x", ["x", "w2", "w3"], seed=5)[1] == letter
+    assert gpqa_order.shuffle_choices(q, "x", ["x", "w2", "w3"], seed=5)[1] == letter
 
 
 # ---------------------------------------------------------------------------- bad input

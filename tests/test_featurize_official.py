@@ -32,6 +32,7 @@ import yaml
 from s1kit.features.domains import SYSTEM_PROMPT, llm_domains
 from s1kit.features.grading import llm_grades
 from s1kit.features.llm_jobs import job_from_dict
+from s1kit.features.semantics import SEMANTICS, semantics_of
 from s1kit.records import QUESTION_SCHEMA, make_question, question_hash, write_table
 from llm_server import FakeAPI
 
@@ -165,7 +166,7 @@ def test_grading_payload(official, api, tmp_path):
     pool = {r["id"]: r for r in pool_rows()}
     rows = [{"id": i, "attempt": a, "finish_reason": "stop"} for i, a in zip(pool, ATTEMPTS)]
     correct, _, _ = llm_grades(rows, pool, "attempt", prompt, kit_job(FZ["grader"]["llm"], api.url), None, "t",
-                               semantics=FZ["semantics"])
+                               sem=semantics_of(FZ["semantics"]))
     assert correct == [True, True, True]
     ours = [h["body"] for h in api.hits]
     for off, kit in zip(official_calls, ours):
@@ -185,7 +186,7 @@ def test_unfinished_attempts_graded_as_featurize_semantics_says(official, api, t
     pool = {r["id"]: r for r in pool_rows()}
     rows = [{"id": i, "attempt": a, "finish_reason": f} for i, a, f in zip(pool, ATTEMPTS, ["stop", "length", "stop"])]
     correct, reason, _ = llm_grades(rows, pool, "attempt", prompt, kit_job(FZ["grader"]["llm"], api.url), None, "t",
-                                    semantics=semantics)
+                                    sem=semantics_of(semantics))
     assert len(api.hits) == sent
     assert correct[1] is (True if semantics == "official" else None)
     assert semantics == "official" or reason[1] == "attempt unfinished (length): not sent"
@@ -296,9 +297,10 @@ def test_attempt_limits_and_end_tokens_as_vllm_ran_them(tiny_tokenizer):
     """featurize.semantics official: at most 32,768 tokens including the prompt, per row, and
     <|endoftext|> ends an attempt as <|im_end|> does (Qwen2.5's generation config lists both; vLLM
     stops at either); kit: max_new_tokens for every row, the tokenizer's eos only."""
-    from s1kit.features.attempts import OFFICIAL_MAX_LEN, end_ids, new_token_limits
+    from s1kit.features.attempts import end_ids, new_token_limits
 
-    assert new_token_limits([100, 32000, 33000], 32768, OFFICIAL_MAX_LEN) == [32668, 768, 0]
+    official_sem, kit_sem = SEMANTICS["official"], SEMANTICS["kit"]
+    assert new_token_limits([100, 32000, 33000], 32768, official_sem.max_len) == [32668, 768, 0]
     assert new_token_limits([100, 32000], 32768, None) == [32768, 32768]
 
     class Tok:
@@ -307,9 +309,9 @@ def test_attempt_limits_and_end_tokens_as_vllm_ran_them(tiny_tokenizer):
         def get_vocab(self):
             return {"<|im_end|>": 7, "<|endoftext|>": 3, "a": 1}
 
-    assert end_ids(Tok(), "official") == [3, 7] and end_ids(Tok(), "kit") == [7]
-    assert end_ids(tiny_tokenizer, "kit") == [tiny_tokenizer.eos_token_id]
-    assert set(end_ids(tiny_tokenizer, "official")) == {tiny_tokenizer.eos_token_id, tiny_tokenizer.get_vocab()["<|endoftext|>"]}
+    assert end_ids(Tok(), official_sem) == [3, 7] and end_ids(Tok(), kit_sem) == [7]
+    assert end_ids(tiny_tokenizer, kit_sem) == [tiny_tokenizer.eos_token_id]
+    assert set(end_ids(tiny_tokenizer, official_sem)) == {tiny_tokenizer.eos_token_id, tiny_tokenizer.get_vocab()["<|endoftext|>"]}
 
 
 def test_empty_solution_graded_and_cut_teacher_traces_kept(official, api, tmp_path, tok_dir_official):
@@ -329,10 +331,10 @@ def test_empty_solution_graded_and_cut_teacher_traces_kept(official, api, tmp_pa
     pool = {r["id"]: r for r in [make_question(q, "s", "t", "math", solution=s) for q, s, _ in cases]}
     rows = [{"id": i, "attempt": a, "finish_reason": "stop"} for i, (_, _, a) in zip(pool, cases)]
     correct, _, _ = llm_grades(rows, pool, "attempt", prompt, kit_job(FZ["grader"]["llm"], api.url), None, "t",
-                               semantics="official")
+                               sem=SEMANTICS["official"])
     assert len(api.hits) == 2 and correct == [True, None, True]
     correct, _, _ = llm_grades(rows, pool, "attempt", prompt, kit_job(FZ["grader"]["llm"], api.url), None, "t",
-                               semantics="kit")
+                               sem=SEMANTICS["kit"])
     assert len(api.hits) == 2 and correct == [None, None, False]  # nothing more sent
 
     from s1kit.features.merge import merge

@@ -16,7 +16,8 @@ import pytest
 from s1kit.collect import write_source
 from s1kit.records import read_jsonl, read_table
 from s1kit.sources.fetch import DriftError, fetch, local_dir, read_lock, read_manifest, sha256, write_lock
-from s1kit.sources.hub import HubInput, HubSource, read_rows, row
+from s1kit.sources.hub import HubInput, HubSource, row
+from s1kit.sources.rows import read_rows
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 INP = HubInput("org/toy", files=("data/*.parquet",))

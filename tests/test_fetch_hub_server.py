@@ -37,7 +37,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from s1kit.sources.fetch import DriftError, fetch, fetch_model, local_dir, read_lock, read_manifest, sha256
-from s1kit.sources.hub import HubInput, HubSource, read_rows, row
+from s1kit.sources.hub import HubInput, HubSource, row
+from s1kit.sources.rows import read_rows
 
 SHA_A = hashlib.sha1(b"commit A").hexdigest()
 SHA_B = hashlib.sha1(b"commit B").hexdigest()

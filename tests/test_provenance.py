@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from s1kit import cli
-from s1kit.provenance import file_sha256, sidecar_path
+from s1kit.sidecar import file_sha256, sidecar_path
 
 CLAIMS = """
 claims:

@@ -110,7 +110,7 @@ def test_parquet_value_not_utf8_quarantines_its_row(tmp_path):
 
 def test_whole_file_problems_name_the_file(tmp_path):
     from s1kit.records import read_jsonl
-    from s1kit.sources.hub import read_rows
+    from s1kit.sources.rows import read_rows
 
     (tmp_path / "a.json").write_text('[{"problem": "x"}, {oops}]')
     with pytest.raises(ValueError, match=r"a\.json: invalid JSON at line 1 column 21"):

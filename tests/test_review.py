@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from s1kit import review
+from s1kit.review import inputs, regrade, reselect
 from s1kit.cli import main as cli
 from s1kit.records import question_hash
 from s1kit.sources import HUB_SOURCES, PUBLISHED_SOURCES
@@ -103,7 +103,7 @@ def by_key(rows: list[dict]) -> dict[tuple[str, str], dict]:
 
 
 def test_find_runs_reads_both_layouts(results_dir):
-    runs = {r.name: r for r in review.find_runs(results_dir)}
+    runs = {r.name: r for r in regrade.find_runs(results_dir)}
     assert sorted(runs) == ["59k", "nottc/qfq__1k_qr_bt_dm_po"]
     assert sorted(runs["nottc/qfq__1k_qr_bt_dm_po"].samples) == ["aime24_nofigures", "openai_math"]
     assert runs["59k"].samples == {"openai_math": results_dir / "59k" / "samples_openai_math_full.jsonl"}
@@ -111,8 +111,8 @@ def test_find_runs_reads_both_layouts(results_dir):
 
 
 def test_regrading_arithmetic_agreement_and_claims(results_dir):
-    count, unit = review.make_counter("words")
-    report, disagreements = review.grade_runs(results_dir, ["aime24_nofigures", "openai_math"], count, unit,
+    count, unit = inputs.make_counter("words")
+    report, disagreements = regrade.grade_runs(results_dir, ["aime24_nofigures", "openai_math"], count, unit,
                                               claims={"nottc": "table1.s1-32B-noBF"})
     rows = by_key(report)
     aime = rows[("nottc/qfq__1k_qr_bt_dm_po", "aime24_nofigures")]
@@ -143,37 +143,37 @@ def test_regrading_arithmetic_agreement_and_claims(results_dir):
 
 
 def test_status_differs_beyond_one_question():
-    run = review.PublishedRun("r", Path("r/results_x.json"), {})
+    run = regrade.PublishedRun("r", Path("r/results_x.json"), {})
     rows = [{"kit_correct": True, "published_correct": False, "responses": 1, "thinking": 1, "delimited": True}] * 2
     rows += [{"kit_correct": True, "published_correct": True, "responses": 1, "thinking": 1, "delimited": False}] * 2
-    row = review.summarize(run, "t", rows, 0.5, "m", "words")
+    row = regrade.summarize(run, "t", rows, 0.5, "m", "words")
     assert row["regraded_accuracy"] == 100.0 and row["delta_published"] == 50.0
     assert row["status_published"] == "differ" and row["thinking_delimited"] == 50.0
 
 
 def test_include_patterns_and_tasks_filter(results_dir):
-    count, unit = review.make_counter("chars")
-    report, _ = review.grade_runs(results_dir, ["openai_math"], count, unit, include=["59k"])
+    count, unit = inputs.make_counter("chars")
+    report, _ = regrade.grade_runs(results_dir, ["openai_math"], count, unit, include=["59k"])
     assert [(r["run"], r["task"]) for r in report] == [("59k", "openai_math")]
     assert report[0]["avg_thinking"] == (len("x y") + len("x y z w")) / 2 and "characters" in report[0]["thinking_unit"]
     with pytest.raises(ValueError, match="no published run matches"):
-        review.grade_runs(results_dir, ["openai_math"], count, unit, include=["nope*"])
+        regrade.grade_runs(results_dir, ["openai_math"], count, unit, include=["nope*"])
 
 
 def test_bad_sample_record_names_file_and_line(results_dir, tmp_path):
     bad = results_dir / "59k" / "samples_openai_math_full.jsonl"
     bad.write_text(json.dumps(MATH[0]) + "\n{not json\n")
-    count, unit = review.make_counter("words")
+    count, unit = inputs.make_counter("words")
     with pytest.raises(ValueError, match=r"samples_openai_math_full.jsonl:2: not JSON"):
-        review.grade_runs(results_dir, ["openai_math"], count, unit, include=["59k"])
+        regrade.grade_runs(results_dir, ["openai_math"], count, unit, include=["59k"])
     rec = dict(MATH[0], resps=[], filtered_resps=[])
     with pytest.raises(ValueError, match="doc 0: no text"):
-        review.grade_samples([rec], len, "f")
+        regrade.grade_samples([rec], len, "f")
 
 
 def test_thinking_split_and_tokenizer_counter(tmp_path):
-    assert review.split_thinking("<|im_start|>think\nA B<|im_start|>answer\nC") == ("A B", True)
-    assert review.split_thinking("plain answer") == ("plain answer", False)
+    assert regrade.split_thinking("<|im_start|>think\nA B<|im_start|>answer\nC") == ("A B", True)
+    assert regrade.split_thinking("plain answer") == ("plain answer", False)
     # a real (tiny, word-level) tokenizer saved locally, loaded the way the Qwen2.5 files are
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -181,12 +181,12 @@ def test_thinking_split_and_tokenizer_counter(tmp_path):
     tok = Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "b": 2}, unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]").save_pretrained(tmp_path / "tok")
-    count, unit = review.make_counter("tokenizer", tmp_path / "tok")
+    count, unit = inputs.make_counter("tokenizer", tmp_path / "tok")
     assert count("a b a zz") == 4 and unit == "qwen2.5 tokens"
     with pytest.raises(ValueError, match="tokenizer"):
-        review.make_counter("tokenizer", None)
+        inputs.make_counter("tokenizer", None)
     with pytest.raises(ValueError, match="thinking_count"):
-        review.make_counter("bytes")
+        inputs.make_counter("bytes")
 
 
 def test_published_sources_registered():
@@ -218,7 +218,7 @@ def test_fetch_from_mirror_then_cli_grade(results_dir, tmp_path):
     assert rc == 0
     with open(out / "grade.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 3 and list(rows[0]) == review.GRADE_COLUMNS
+    assert len(rows) == 3 and list(rows[0]) == regrade.GRADE_COLUMNS
     with open(out / "disagreements.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 2
     md = (out / "grade.md").read_text()
@@ -260,7 +260,7 @@ def test_review_select_runs_what_the_columns_allow(tmp_path):
                     [POOL[0], POOL[3], ("Q only in s1K", "math", "x", ["w w"])])
     cfg = {"size": 2, "seed": 0, "attempt_models": ["qwen7b"], "keep_asy_pattern": "^qq8933/AIME",
            "benchmark_sources": {"aime": {"pattern": "^qq8933/AIME", "weight": 1.0}}}
-    info = review.run_select(tmp_path / "pool", tmp_path / "s1k", tmp_path / "out", cfg,
+    info = reselect.run_select(tmp_path / "pool", tmp_path / "s1k", tmp_path / "out", cfg,
                              ["s1K", "1K-diverse", "1K-longest", "59K-full"], "words")
     assert info["pool_rows"] == 6 and info["missing_s1k_features"] == ["domain", "teacher_correct", "qwen7b_correct"]
     assert info["selections"]["s1K"] == {"status": "not run",
@@ -283,7 +283,7 @@ def test_review_select_runs_what_the_columns_allow(tmp_path):
 
 def test_review_select_rejects_unknown_selection(tmp_path):
     with pytest.raises(ValueError, match="unknown"):
-        review.run_select(tmp_path, tmp_path, tmp_path / "o", {}, ["1K-best"], "words")
+        reselect.run_select(tmp_path, tmp_path, tmp_path / "o", {}, ["1K-best"], "words")
 
 
 # ---- the workflow ------------------------------------------------------------------------------

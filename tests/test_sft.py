@@ -8,7 +8,9 @@ import math
 import pytest
 
 from s1kit.sft.format import IGNORE_INDEX, RESPONSE_TEMPLATE, assistant_text, chat_text, tokenize_masked
-from s1kit.sft.train import LengthBatcher, TrainConfig, lr_at
+from s1kit.sft.config import TrainConfig
+from s1kit.sft.data import LengthBatcher
+from s1kit.sft.optim import lr_at
 
 # ---- format -------------------------------------------------------------------------
 
@@ -198,7 +200,7 @@ def test_train_loss_decreases(tiny_run):
 
 def test_load_examples_counts_cut_and_rejects_empty(tmp_path, tiny_tokenizer, chain_corpus):
     from s1kit.records import write_table
-    from s1kit.sft.train import load_examples
+    from s1kit.sft.data import load_examples
 
     chains = chain_corpus[:10]
     write_table(tmp_path / "d.parquet", [{"question": c.question(), "thinking": c.thinking(), "attempt": c.attempt()}
@@ -260,7 +262,7 @@ def test_tokenize_masked_masks_only_the_slip(tiny_tokenizer):
 
 def test_load_examples_applies_masked_spans(tmp_path, tiny_tokenizer):
     from s1kit.records import write_table
-    from s1kit.sft.train import load_examples
+    from s1kit.sft.data import load_examples
 
     thinking = "4 h +2 4 7 Wait h +2 4 6"
     a = thinking.index("7")

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from s1kit.sft.config import TrainConfig
+from s1kit.sft.distributed import fsdp_plugin_kwargs
 from s1kit.sft.launch import LaunchConfig, check_run, launch_command, rule_resources
-from s1kit.sft.train import KILL_AT_STEP_ENV, TrainConfig, fsdp_plugin_kwargs
+from s1kit.sft.train import KILL_AT_STEP_ENV
 
 BIN = Path(sys.executable).parent
 HP = {"lr": 3e-3, "max_steps": 8, "global_batch_size": 4, "per_device_batch_size": 2, "warmup_ratio": 0.1,
@@ -139,8 +141,8 @@ def test_resume_loads_only_files_the_kit_wrote(setup, tmp_path):
     torch.load); only someone holding the key gets as far as torch's weights_only loading."""
     import torch
 
-    from s1kit.provenance import file_sha256
-    from s1kit.sft.train import KEY_FILE, MARKER, STATE_FILE, marker_mac
+    from s1kit.sidecar import file_sha256
+    from s1kit.sft.checkpoints import KEY_FILE, MARKER, STATE_FILE, marker_mac
 
     root = setup
     killed = _train(root, "tampered", env_extra={KILL_AT_STEP_ENV: "3"}, save_steps=2)
@@ -185,7 +187,7 @@ def test_checkpoint_dir_of_someone_else_is_refused_and_left_alone(setup, tmp_pat
     """Issue #21 item 1: `checkpoint_dir` naming an existing directory the kit did not create
     is refused before training, and nothing in it is touched (it used to be rmtree'd after
     training, even with save_steps 0)."""
-    from s1kit.sft.train import OWNER_FILE
+    from s1kit.sft.checkpoints import OWNER_FILE
 
     root = setup
     theirs = tmp_path / "theirs"
@@ -432,7 +434,7 @@ def test_gpu_check_train_cpu_smoke(tmp_path, torch_one_thread):
 
 
 def test_epoch_sampler_sees_every_example_once_per_epoch_and_resumes():
-    from s1kit.sft.train import EpochSampler
+    from s1kit.sft.data import EpochSampler
 
     s = EpochSampler(10, batch_size=4, seed=3)
     drawn = [i for _ in range(5) for i in s.sample()]  # 20 = two epochs

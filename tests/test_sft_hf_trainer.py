@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from s1kit.sft.format import IGNORE_INDEX, RESPONSE_TEMPLATE, chat_text, tokenize_masked
-from s1kit.sft.train import TrainConfig, decay_parameter_names, lr_at, param_groups
+from s1kit.sft.config import TrainConfig
+from s1kit.sft.optim import decay_parameter_names, lr_at, param_groups
 
 
 def _student(tokenizer, **kw):
@@ -193,7 +194,7 @@ def test_loss_mask_equals_trl_0_12_collator_on_the_official_text(tiny_tokenizer,
     DataCollatorForCompletionOnlyLM with the official templates (train/sft.py:53
     (instruction_template), :54 (response_template)) on a padded batch. The kit's side: its
     own chat_text, tokenize_masked and collate. Text, token ids and labels must be equal."""
-    from s1kit.sft.train import collate
+    from s1kit.sft.data import collate
 
     official = _official_tokenization()
     tok = tiny_tokenizer
@@ -323,7 +324,7 @@ def test_epoch_order_hf_trainer_is_the_trainers_sampler_on_16_processes(tiny_tok
     size is None; Trainer._get_train_sampler is a RandomSampler and the seed args.seed in both)."""
     import transformers
 
-    from s1kit.sft.train import EpochSampler
+    from s1kit.sft.data import EpochSampler
 
     n, world, epochs, seed = 1000, 16, 5, 42
     args = transformers.TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=1, seed=seed,
@@ -350,7 +351,7 @@ def test_epoch_order_hf_trainer_is_the_trainers_sampler_on_16_processes(tiny_tok
 def test_epoch_order_hf_trainer_resumes_and_pads_small_epochs():
     """The position is the whole state (a resumed run continues the same stream), and an epoch
     smaller than the global batch is cycled as accelerate cycles it."""
-    from s1kit.sft.train import EpochSampler
+    from s1kit.sft.data import EpochSampler
 
     a = EpochSampler(40, 2, 0, "hf_trainer", global_batch=16)
     stream = [a.sample() for _ in range(60)]

@@ -18,23 +18,31 @@ collection).
 from __future__ import annotations
 
 import ast
+import difflib
 import json
 import os
 import random
 import sys
+import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from s1kit.decontaminate import NgramIndex
+from s1kit.integrity import check_file
 from s1kit.records import (_UMASK, QUESTION_FIELDS, QUESTION_SCHEMA, read_jsonl, read_table, write_csv, write_jsonl,
                            write_table)
 from s1kit.sources import EVAL_SETS, HUB_SOURCES, SOURCES
-from s1kit.sources.quality import REASONS, collecting, eval_questions, from_record, validate
+from s1kit.sources.fetch import read_manifest
+from s1kit.sources.rows import jsonl_rows
+from s1kit.sources.quality import REASONS, collecting, from_record, validate
+from s1kit.sources.scieval import select_balanced
 
 FUNNEL_COLUMNS = ["source", "loaded", "quarantined", "contaminated", "cross_source", "unselected", "duplicates",
                   "kept", *(f"quarantined_{r}" for r in REASONS), "deduplicated"]
@@ -49,8 +57,6 @@ def source_kind(name: str, eval_set: bool = False) -> str:
     synthetic = EVAL_SETS if eval_set else SOURCES
     if name in synthetic:
         return "synthetic"
-    import difflib
-
     known = HUB_SOURCES.names() + synthetic.names()
     close = difflib.get_close_matches(name, known, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -58,8 +64,6 @@ def source_kind(name: str, eval_set: bool = False) -> str:
 
 
 def _hub_rows(name: str, manifest: str | Path | None, seed: int, options: dict[str, Any]) -> list[dict]:
-    from s1kit.sources.fetch import read_manifest
-
     source = HUB_SOURCES.get(name)
     if manifest is None:
         raise ValueError(f"hub source {name!r} needs --manifest (the fetch rule's output)")
@@ -228,7 +232,7 @@ SEMANTICS: dict[str, Semantics] = {
 }
 
 
-def semantics(name: str) -> Semantics:
+def semantics_of(name: str) -> Semantics:
     if name not in SEMANTICS:
         raise ValueError(f"config collect.semantics: {name!r} is not one of {sorted(SEMANTICS)}")
     return SEMANTICS[name]
@@ -259,8 +263,6 @@ def source_pool(name: str, spec: Any) -> SourcePool:
 
 def shuffled(items: list, seed: int) -> list:
     """items in the order of ``datasets.Dataset.shuffle(seed=seed)``: numpy ``default_rng(seed).permutation``."""
-    import numpy as np
-
     return [items[i] for i in np.random.default_rng(seed).permutation(len(items)).tolist()]
 
 
@@ -270,8 +272,6 @@ def select(positions: list[int], questions: list[str], pool: SourcePool, seed: i
     in order (data/collect_data.py:460 (selection_fn)); a position may come twice (the pool's dedup
     drops the copy). metadata() gives every row's metadata JSON (SciEval's balanced selection)."""
     if pool.sampler == "balanced" and pool.sample:
-        from s1kit.sources.scieval import select_balanced
-
         meta = metadata()
         kept = [i for i in positions if questions[i] in keep]
         rows = [{**json.loads(meta[i]), "_row": i} for i in positions]
@@ -294,8 +294,6 @@ def _quarantine_counts(paths: list[str | Path]) -> dict[str, Counter]:
 def _add_chosen(index: NgramIndex, name: str, ids: list[str], chosen: list[int], hashes: tuple) -> None:
     """Index the chosen rows' n-grams (already hashed) as "pool:<source>:<id>"
     (`data/collect_data.py:475 (test_questions)`)."""
-    import numpy as np
-
     distinct = list(dict.fromkeys(chosen))
     slot = np.full(len(ids), -1, dtype=np.int32)
     slot[distinct] = np.arange(len(distinct), dtype=np.int32)
@@ -312,10 +310,6 @@ class _Pool:
     rows and the funnel's duplicates and kept. ``commit`` renames the file into place."""
 
     def __init__(self, funnel: dict[str, dict], out: Path):
-        import tempfile
-
-        import pyarrow.parquet as pq
-
         self.funnel, self.dups, self.seen, self.rows, self.out = funnel, [], set(), 0, Path(out)
         self.out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.out.parent, prefix=f".{self.out.name}.", suffix=".tmp")
@@ -349,11 +343,25 @@ class _Pool:
 def _checked(paths: list[str | Path]) -> list[str | Path]:
     """The kit's own eval-set files, each refused (named) if changed since it was produced:
     their reader skips bad rows, which would hide a truncated file (s1kit.integrity)."""
-    from s1kit.integrity import check_file
-
     for p in paths:
         check_file(p)
     return list(paths)
+
+
+def eval_questions(paths: Iterable[str | Path]) -> list[tuple[str, str]]:
+    """(``<set>:<id>``, question) of eval-set JSONL files; a row without a usable question is
+    left out with a warning naming its file and line (the collect_eval_set step already
+    quarantined upstream's bad rows, so one here means the file was changed since)."""
+    out = []
+    for p in paths:
+        for i, (line, r) in enumerate(jsonl_rows(Path(p), numbered=True)):
+            q = r.get("question")
+            if not isinstance(q, str):
+                print(f"s1kit: warning: {p}:{line}: eval row skipped: question is "
+                      f"{'missing' if q is None else type(q).__name__}, not a string", file=sys.stderr)
+                continue
+            out.append((f"{Path(p).stem}:{r.get('id', i)}", q))
+    return out
 
 
 def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_pool: str | Path,
@@ -370,7 +378,7 @@ def build_pool(raw_paths: list[str | Path], eval_paths: list[str | Path], out_po
     the sampling. "deduplicated" counts a source's distinct new questions before
     decontamination: the paper's per-source table counts them so (docs/sources.md).
     """
-    sem = semantics(config.semantics)
+    sem = semantics_of(config.semantics)
     keep = sem.keep_list(Path(official_collect) if official_collect else None)
     index = NgramIndex(eval_questions(_checked(eval_paths)), n=config.ngram, short=sem.short_texts)
     quarantine = _quarantine_counts(list(quarantine_paths))

@@ -52,7 +52,7 @@ def _line(err: Any) -> list[str]:
     if err.validator == "maxLength" and isinstance(err.instance, str):  # the message would quote it all
         return [f"{_where(err.absolute_path)}: {len(err.instance):,} characters (limit {err.validator_value:,})"]
     if err.validator in ("anyOf", "oneOf") and err.context:  # what the closest alternative wanted
-        from jsonschema.exceptions import best_match
+        from jsonschema.exceptions import best_match  # heavy: jsonschema, only to explain a config error
 
         best = best_match(err.context)
         return [f"{_where(best.absolute_path)}: {_short(best.message)}"]
@@ -62,7 +62,7 @@ def _line(err: Any) -> list[str]:
 def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
     """Every problem of ``config`` against ``schema``, one line each, in key order (first the
     sizes: an alias bomb is reported alone, before anything walks it)."""
-    from jsonschema.validators import validator_for
+    from jsonschema.validators import validator_for  # heavy: jsonschema, only when a config is validated
 
     bomb = alias_errors(config)
     if bomb:  # validation would walk it too
@@ -243,7 +243,7 @@ def _yaml_scalar(text: str) -> Any:
 def coerce_strings(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any] | None = None) -> Any:
     """``value`` with each string that ``schema`` (at that key path) refuses typed as a YAML
     scalar (int, float, bool, null), where the schema accepts that. Returns a new structure."""
-    from jsonschema.validators import validator_for
+    from jsonschema.validators import validator_for  # heavy: jsonschema, only when a config is validated
 
     root = schema if root is None else root
     node = _resolve(schema, root)
@@ -264,7 +264,7 @@ def coerce_strings(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any
 def command_line_values(args: list[str], parsed: Mapping[str, Any]) -> dict:
     """The --config KEY=VALUE ``args`` read as YAML is read from a config file, merged in order
     as Snakemake merges them; an argument YAML cannot read keeps Snakemake's value (``parsed``)."""
-    from snakemake.utils import update_config
+    from snakemake.utils import update_config  # heavy: snakemake, only when the Snakefile types --config values
 
     out: dict = {}
     for arg in args:
@@ -281,7 +281,7 @@ def command_line_config(config: dict, settings: Any, schema_path: str | Path) ->
     """Type the --config values in place (Snakemake's ``settings.config``), and in ``config`` and
     ``settings.overwrite_config``, which Snakemake merges again after each config file. Jobs
     that parse the Snakefile again get the same raw arguments, hence the same values."""
-    from snakemake.utils import update_config
+    from snakemake.utils import update_config  # heavy: snakemake, only when the Snakefile types --config values
 
     cli = getattr(settings, "config", None)
     if not cli:

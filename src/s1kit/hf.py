@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from s1kit.records import atomic_dir
+
 TOKENIZER_SUBDIR = "tokenizer"
 
 
@@ -21,21 +23,19 @@ def tokenizer_path(model_dir: str | Path) -> str:
 def load_tokenizer(model_dir: str | Path, **kwargs):
     if kwargs.get("trust_remote_code"):  # the kit's stages never run code shipped with a model
         raise ValueError(f"{model_dir}: trust_remote_code is not allowed here")
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # heavy: transformers, only when a model stage runs
 
     return AutoTokenizer.from_pretrained(tokenizer_path(model_dir), **kwargs)
 
 
 def load_model(model_dir: str | Path, dtype: str = "float32"):
-    import torch
-    from transformers import AutoModelForCausalLM
+    import torch  # heavy: torch, only when a model stage runs
+    from transformers import AutoModelForCausalLM  # heavy: transformers, only when a model stage runs
 
     return AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=getattr(torch, dtype))
 
 
 def save_model(model, tokenizer, out_dir: str | Path, separate_tokenizer: bool = True) -> None:
-    from s1kit.records import atomic_dir
-
     with atomic_dir(out_dir) as tmp:  # renamed to out_dir once complete
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp / TOKENIZER_SUBDIR if separate_tokenizer else tmp))

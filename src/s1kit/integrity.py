@@ -30,7 +30,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from s1kit.provenance import MIRROR, file_sha256, sidecar_path
+from s1kit.sidecar import MIRROR, file_sha256, sidecar_path
 
 CACHE = "s1kit_verified.json"
 

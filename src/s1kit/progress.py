@@ -21,6 +21,8 @@ import re
 import sys
 from typing import IO
 
+from tqdm import std
+
 LOG_INTERVAL_S = 30.0  # a bar in a log file: a line at most this often (plus the last)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -52,10 +54,6 @@ def configure_tqdm(stream: IO[str] | None = None) -> bool:
     """
     stream = sys.stderr if stream is None else stream
     if getattr(stream, "isatty", lambda: False)():
-        return False
-    try:
-        from tqdm import std
-    except ImportError:
         return False
     if getattr(std.tqdm.__init__, "_s1kit_lines", False):
         return True

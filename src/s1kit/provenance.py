@@ -1,4 +1,4 @@
-"""Provenance that travels with results/: one JSON sidecar per output file, and `s1kit trace`.
+"""Provenance that travels with results/: one JSON sidecar per output file.
 
 Every rule runs ``s1kit <subcommand> --flag path ...``; ``s1kit.cli.main`` wraps each
 subcommand in :func:`record`. Paths among the flag values are sorted after the run into
@@ -8,19 +8,14 @@ config flags and seeds, code version (git SHA + dirty flag), package versions, c
 host, Python, start/end time and the rule name from ``S1KIT_RULE`` (every rule's shell sets
 it from its ``params.rule``). It is written for each output to
 ``results/.provenance/<path under results>.json`` (outside results/: ``<name>.prov.json``
-beside it). Recording never fails a command: errors become a warning on stderr.
-
-``s1kit trace <claim-id>`` walks the records from a claim's target file down to files with
-no record (raw inputs) or records without inputs (generated sources), and flags every
-file whose current sha256 differs from the one recorded when it was produced.
+beside it; s1kit.sidecar). Recording never fails a command: errors become a warning on
+stderr. ``s1kit trace`` (s1kit.trace) reads the records back.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import difflib
-import hashlib
 import importlib.metadata as _md
 import json
 import os
@@ -32,14 +27,16 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from s1kit.records import atomic_write_text
+from s1kit.secrets import scrub
+from s1kit.sidecar import MAX_HASH_BYTES, MIRROR, dir_sha256, file_sha256, inside, norm, sidecar_path, under_results
+
 SCHEMA = "s1kit.provenance/1"
-MIRROR = ".provenance"
 IGNORED = {".snakemake_timestamp"}  # Snakemake marks directory outputs with it after the job
-MAX_HASH_BYTES = 2 * 1024**3  # larger files are listed with their size, not hashed
 PACKAGES = ("s1kit", "torch", "transformers", "lm_eval", "snakemake", "datasets", "math-verify",
             "pandas", "pyarrow", "numpy", "accelerate", "vllm")
 # a key (or flag) naming a secret: api_key, hf_token, password ...; not max_new_tokens
@@ -52,7 +49,7 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-# ---- hashing -------------------------------------------------------------------------------
+# ---- what a path holds now ---------------------------------------------------------------------
 
 
 def _walk(root: Path) -> list[Path]:
@@ -64,46 +61,22 @@ def _walk(root: Path) -> list[Path]:
     return out
 
 
-def file_sha256(path: str | Path) -> str | None:
-    """sha256 of a file; None for files over MAX_HASH_BYTES."""
-    path = Path(path)
-    if path.stat().st_size > MAX_HASH_BYTES:
-        return None
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def dir_sha256(entries: Iterable[tuple[str, str | None]]) -> str:
-    """Hash of a directory from (relative posix path, file sha256) pairs, order-independent."""
-    h = hashlib.sha256()
-    for rel, sha in sorted(entries):
-        h.update(f"{rel}\0{sha or 'unhashed'}\n".encode())
-    return h.hexdigest()
-
-
 def path_entry(path: str | Path) -> dict[str, Any]:
     """{path, kind, sha256, bytes[, files, note]} of a file or directory as it is now."""
     p = Path(path)
     if p.is_dir():
         files = _walk(p)
         hashes = [(f.relative_to(p).as_posix(), file_sha256(f)) for f in files]
-        entry = {"path": _norm(p), "kind": "dir", "sha256": dir_sha256(hashes), "files": len(files),
+        entry = {"path": norm(p), "kind": "dir", "sha256": dir_sha256(hashes), "files": len(files),
                  "bytes": sum(f.stat().st_size for f in files)}
         if any(s is None for _, s in hashes):
             entry["note"] = f"files over {MAX_HASH_BYTES} bytes counted by name only"
         return entry
     sha = file_sha256(p)
-    entry = {"path": _norm(p), "kind": "file", "sha256": sha, "bytes": p.stat().st_size}
+    entry = {"path": norm(p), "kind": "file", "sha256": sha, "bytes": p.stat().st_size}
     if sha is None:
         entry["note"] = f"over {MAX_HASH_BYTES} bytes: not hashed"
     return entry
-
-
-def _norm(p: str | Path) -> str:
-    return os.path.normpath(str(p))
 
 
 # ---- what the command was ----------------------------------------------------------------------
@@ -192,7 +165,7 @@ def candidate_paths(args: argparse.Namespace) -> list[str]:
                 out.append(v.partition("=")[2])
     seen: dict[str, None] = {}
     for v in out:
-        seen.setdefault(_norm(v), None)
+        seen.setdefault(norm(v), None)
     return list(seen)
 
 
@@ -212,10 +185,6 @@ def _snapshot(path: str) -> dict[str, tuple[int, int, int]] | None:
 def _stat(p: Path) -> tuple[int, int, int]:
     s = p.stat()
     return (s.st_mtime_ns, s.st_size, s.st_ino)
-
-
-def _inside(child: str, parent: str) -> bool:
-    return child != parent and (parent == "." or child.startswith(parent.rstrip("/") + "/"))
 
 
 # ---- environment -------------------------------------------------------------------------------
@@ -268,21 +237,6 @@ def container() -> dict[str, Any] | None:
 # ---- recording ---------------------------------------------------------------------------------
 
 
-def sidecar_path(path: str | Path) -> Path:
-    """Where the record of ``path`` lives: <results>/.provenance/<rel>.json, else <name>.prov.json."""
-    p = Path(_norm(path))
-    parts = p.parts
-    for i in range(len(parts) - 1, -1, -1):
-        if parts[i] == "results" and i < len(parts) - 1:
-            return Path(*parts[: i + 1], MIRROR, *parts[i + 1 :]).with_name(parts[-1] + ".json")
-    return p.with_name(p.name + ".prov.json")
-
-
-def _under_results(path: str | Path) -> bool:
-    parts = Path(_norm(path)).parts
-    return "results" in parts[:-1]
-
-
 def record(argv: list[str], args: argparse.Namespace, run: Callable[[], Any]) -> Any:
     """Run ``run()`` and write the provenance of every output it made; returns run()'s value."""
     if getattr(args, "command", None) in NO_RECORD or os.environ.get("RANK", "0") != "0":
@@ -311,9 +265,6 @@ def _warn(e: BaseException) -> None:
 
 def write_records(argv: list[str], args: argparse.Namespace, paths: list[str],
                   before: dict[str, dict | None], started: str, ended: str, seconds: float) -> list[Path]:
-    from s1kit.records import atomic_write_text
-    from s1kit.secrets import scrub
-
     after = {p: _snapshot(p) for p in paths}
     out_files: list[str] = []
     out_dirs: list[str] = []
@@ -325,16 +276,16 @@ def write_records(argv: list[str], args: argparse.Namespace, paths: list[str],
             (out_dirs if Path(p).is_dir() else out_files).append(p)
             continue
         # files inside p that are themselves other flag paths are judged on their own
-        others = [q for q in paths if _inside(q, p)]
+        others = [q for q in paths if inside(q, p)]
         changed = [rel for rel, st in now.items() if then.get(rel) != st
-                   and not any(_inside(_norm(Path(p, rel)), q) or _norm(Path(p, rel)) == q for q in others)]
+                   and not any(inside(norm(Path(p, rel)), q) or norm(Path(p, rel)) == q for q in others)]
         if Path(p).is_file():
             if changed:
                 out_files.append(p)
         else:
-            out_files += [_norm(Path(p, rel)) for rel in changed]
+            out_files += [norm(Path(p, rel)) for rel in changed]
     for d in out_dirs:
-        out_files += [_norm(f) for f in _walk(Path(d))]
+        out_files += [norm(f) for f in _walk(Path(d))]
     out_files = list(dict.fromkeys(out_files))
     if not out_files and not out_dirs:
         return []
@@ -344,12 +295,12 @@ def write_records(argv: list[str], args: argparse.Namespace, paths: list[str],
     for p in paths:
         if after[p] is None or p in produced or (Path(p).is_file() and p in out_files):
             continue
-        if Path(p).is_dir() and any(_inside(o, p) for o in produced):
-            kept = [rel for rel in (before[p] or {}) if _norm(Path(p, rel)) not in produced]
+        if Path(p).is_dir() and any(inside(o, p) for o in produced):
+            kept = [rel for rel in (before[p] or {}) if norm(Path(p, rel)) not in produced]
             if not kept:
                 continue  # an output directory written afresh
             # a tree the command both read and wrote into (paper's --results-dir): its recorded results
-            files = [f for f in _walk(Path(p)) if _norm(f) not in produced and sidecar_path(f).exists()]
+            files = [f for f in _walk(Path(p)) if norm(f) not in produced and sidecar_path(f).exists()]
             inputs.append({"path": p, "kind": "scope", "note": "directory read and written; members: its files "
                            "with provenance records", "members": [path_entry(f) for f in files]})
         else:
@@ -379,193 +330,10 @@ def write_records(argv: list[str], args: argparse.Namespace, paths: list[str],
     written = []
     dirs = [o["path"] for o in outputs if o["kind"] == "dir"]
     for entry in outputs:
-        if not _under_results(entry["path"]) and any(_inside(entry["path"], d) for d in dirs):
+        if not under_results(entry["path"]) and any(inside(entry["path"], d) for d in dirs):
             continue  # outside results/ no sidecars inside an output directory: the directory's tells
         side = sidecar_path(entry["path"])
         # secrets by value too (s1kit.secrets): a key pasted into a flag of any name
         atomic_write_text(side, json.dumps(scrub({**rec, "output": entry}), indent=1, sort_keys=True) + "\n")
         written.append(side)
     return written
-
-
-# ---- tracing -----------------------------------------------------------------------------------
-
-
-def load_record(path: str | Path) -> dict[str, Any] | None:
-    """The record of the step that produced ``path`` (a file, or a directory via its files)."""
-    side = sidecar_path(path)
-    if side.is_file():
-        return json.loads(side.read_text(encoding="utf-8"))
-    mirror = side.with_name(side.name[: -len(".json")]) if side.name.endswith(".json") else None
-    if mirror is not None and mirror.is_dir():
-        for f in sorted(mirror.rglob("*.json")):
-            return json.loads(f.read_text(encoding="utf-8"))
-    if not _under_results(path):  # outside results/: the sidecar of an enclosing output directory
-        for parent in Path(_norm(path)).parents:
-            side = sidecar_path(parent)
-            if side.is_file():
-                rec = json.loads(side.read_text(encoding="utf-8"))
-                if any(o["path"] == _norm(path) for o in rec.get("outputs", [])):
-                    return rec
-    return None
-
-
-def produced_sha(rec: dict[str, Any], path: str) -> str | None:
-    """sha256 of ``path`` as its producing record saw it (directories rebuilt from file entries)."""
-    path = _norm(path)
-    for o in rec.get("outputs", []):
-        if o["path"] == path:
-            return o.get("sha256")
-    inner = [(o["path"][len(path) + 1 :], o.get("sha256")) for o in rec.get("outputs", [])
-             if o.get("kind") == "file" and _inside(o["path"], path)]
-    return dir_sha256(inner) if inner else None
-
-
-def trace_path(path: str, seen: dict[str, dict] | None = None, consumed: str | None = None) -> dict[str, Any]:
-    """The provenance chain of ``path`` as a nested dict (inputs recursively)."""
-    seen = {} if seen is None else seen
-    path = _norm(path)
-    node: dict[str, Any] = {"path": path}
-    exists = Path(path).exists()
-    current = path_entry(path)["sha256"] if exists else None
-    node["sha256"] = current
-    if not exists:
-        node["status"] = "missing"
-    if consumed and current and consumed != current:
-        node["consumed_sha256"] = consumed
-    if path in seen:
-        node["see_above"] = True
-        return node
-    seen[path] = node
-    rec = load_record(path) if exists else None
-    if rec is None:
-        node["source"] = "raw input: no provenance record"
-        return node
-    recorded = produced_sha(rec, path)
-    node["recorded_sha256"] = recorded
-    if exists and recorded and current != recorded:
-        node["status"] = "CHECKSUM MISMATCH"
-    else:
-        node.setdefault("status", "ok")
-    node["step"] = {k: rec.get(k) for k in ("subcommand", "rule", "command", "started", "ended", "host",
-                                             "seeds", "container", "code", "config")}
-    node["step"]["packages"] = {k: v for k, v in (rec.get("packages") or {}).items() if v}
-    kids = []
-    for inp in rec.get("inputs", []):
-        if inp.get("kind") == "scope":
-            kids += [trace_path(m["path"], seen, m.get("sha256")) for m in inp.get("members", [])]
-        else:
-            kids.append(trace_path(inp["path"], seen, inp.get("sha256")))
-    node["inputs"] = kids
-    if not kids:
-        node["source"] = f"generated by `{rec.get('subcommand')}` (no file inputs)"
-    return node
-
-
-def format_tree(node: dict[str, Any], depth: int = 0) -> list[str]:
-    pad = "  " * depth
-    sha = (node.get("sha256") or "-")[:12]
-    status = node.get("status", "")
-    head = f"{pad}{node['path']}  sha256:{sha}"
-    if node.get("see_above"):
-        return [head + "  (see above)"]
-    if status and status != "ok":
-        head += f"  [{status}"
-        if status == "CHECKSUM MISMATCH":
-            head += f": recorded {(node.get('recorded_sha256') or '-')[:12]} at production"
-        head += "]"
-    if node.get("consumed_sha256"):
-        head += f"  [consumed as {node['consumed_sha256'][:12]}, changed since]"
-    lines = [head]
-    step = node.get("step")
-    if step:
-        code = step.get("code") or {}
-        ver = (code.get("git_sha") or "?")[:12] + (" dirty" if code.get("dirty") else "")
-        cont = (step.get("container") or {}).get("image", "none")
-        rule = f" rule {step['rule']}," if step.get("rule") else ""
-        lines.append(f"{pad}  <- {step['command']}")
-        lines.append(f"{pad}     {step['started']} .. {step['ended']} on {step['host']},{rule} code {ver}, "
-                     f"container {cont}" + (f", seeds {step['seeds']}" if step.get("seeds") else ""))
-        pins: dict[str, Any] = {}
-        _find_keys(step.get("config") or {}, "", pins, ("revision", "commit", "digest"))
-        if pins:
-            lines.append(f"{pad}     pinned: " + ", ".join(f"{k}={v}" for k, v in sorted(pins.items())))
-    if node.get("source"):
-        lines.append(f"{pad}  = {node['source']}")
-    for kid in node.get("inputs", []):
-        lines += format_tree(kid, depth + 2)
-    return lines
-
-
-def _find_keys(node: Any, where: str, out: dict[str, Any], words: tuple[str, ...]) -> None:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            key = f"{where}.{k}" if where else str(k)
-            if any(w in str(k).lower() for w in words) and not isinstance(v, (dict, list)):
-                out[key] = v
-            _find_keys(v, key, out, words)
-
-
-def _mismatches(node: dict[str, Any]) -> list[str]:
-    out = [node["path"]] if node.get("status") == "CHECKSUM MISMATCH" else []
-    for kid in node.get("inputs", []):
-        out += _mismatches(kid)
-    return out
-
-
-def add_trace_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("claim", help="claim id (see paper/claims.yaml), or a path under results/")
-    p.add_argument("--results-dir", default="results", help="results tree (default: results)")
-    p.add_argument("--claims", default=None, help="claims registry (default: the packaged claims.yaml)")
-    p.add_argument("--json", action="store_true", help="print the chain as JSON")
-
-
-def trace_main(a: argparse.Namespace) -> int:
-    from s1kit.paper.claims import load_claims
-
-    results = _norm(a.results_dir)
-
-    def local(target: str) -> str:  # claims name results/...; --results-dir may put it elsewhere
-        return _norm(Path(results, *Path(target).parts[1:])) if target.startswith("results/") else target
-
-    header: dict[str, Any] = {}
-    if "/" in a.claim or Path(a.claim).exists():
-        target = a.claim
-    else:
-        claims = {c.id: c for c in load_claims(a.claims)}
-        claim = claims.get(a.claim)
-        if claim is None:
-            close = difflib.get_close_matches(a.claim, list(claims), n=5, cutoff=0.6)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            print(f"s1kit trace: unknown claim id {a.claim!r}{hint}", file=sys.stderr)
-            return 2
-        options = [t for t in (claim.target, claim.tiny_target) if t]
-        if not options:
-            print(f"s1kit trace: claim {claim.id} is cited ({claim.description}); it has no target file",
-                  file=sys.stderr)
-            return 2
-        target = next((t for t in options if Path(local(t)).exists()), options[0])
-        header = {"claim": claim.id, "description": claim.description, "paper_value": claim.paper_value,
-                  "unit": claim.unit, "target": claim.target, "tiny_target": claim.tiny_target,
-                  "traced": target}
-    path = local(target)
-    if not Path(path).exists():
-        print(f"s1kit trace: {path} not run yet: snakemake {target}", file=sys.stderr)
-        return 2
-    if load_record(path) is None:
-        print(f"s1kit trace: {path} has no provenance record (made before provenance, or by hand); "
-              f"rerun it: snakemake --forcerun {target}", file=sys.stderr)
-        return 2
-    tree = trace_path(path)
-    bad = _mismatches(tree)
-    if a.json:
-        print(json.dumps({**header, "mismatches": bad, "chain": tree}, indent=1, sort_keys=True))
-    else:
-        if header:
-            print(f"claim {header['claim']}: {header['description']} (paper {header['paper_value']} {header['unit']})")
-            if header["traced"] != header["target"]:
-                print(f"  paper target {header['target']} not produced here; tracing the tiny target")
-        print("\n".join(format_tree(tree)))
-        if bad:
-            print(f"\n{len(bad)} file(s) changed since they were produced (CHECKSUM MISMATCH): {', '.join(bad)}")
-    return 1 if bad else 0

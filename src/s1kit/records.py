@@ -7,7 +7,9 @@ A question record (DESIGN.md): id = question_hash(question), question, solution
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -18,6 +20,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from s1kit.integrity import check_file
 
 QUESTION_SCHEMA = pa.schema(
     [
@@ -84,8 +88,6 @@ def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Every line's JSON value; a line that is not UTF-8 or not JSON is an error naming file and line."""
-    from s1kit.integrity import check_file
-
     check_file(path)  # a result changed since it was produced is named, not read
     rows = []
     with open(path, "rb") as fh:
@@ -109,8 +111,6 @@ def write_table(path: str | Path, rows: list[dict[str, Any]] | pa.Table, schema:
 def read_table(path: str | Path, required: Iterable[str] = ()) -> pa.Table:
     """Read a parquet file; a missing required column is an error naming the file and column,
     and so is a result file changed since it was produced (s1kit.integrity)."""
-    from s1kit.integrity import check_file
-
     check_file(path)
     try:
         table = pq.read_table(path)
@@ -123,9 +123,6 @@ def read_table(path: str | Path, required: Iterable[str] = ()) -> pa.Table:
 
 
 def write_csv(path: str | Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    import csv
-    import io
-
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()

@@ -47,7 +47,7 @@ import numpy as np
 from s1kit.records import atomic_write_text, question_hash, read_jsonl, read_table, write_csv, write_table
 
 SELECTIONS = ("s1K", "1K-random", "1K-diverse", "1K-longest", "59K-full")
-SEMANTICS = ("notebook", "kit")
+DEFAULT_SEMANTICS = "kit"  # select.semantics when the config leaves it out
 FUNNEL_COLUMNS = ["step", "count", "description"]
 FUNNEL_STEPS = {
     "collected": "questions in the decontaminated, deduplicated pool",
@@ -96,16 +96,17 @@ class SelectConfig:
     keep_asy_pattern: str = field(default="", metadata={"help": "sources whose [asy] figures are kept (AIME)"})
     uniform_until: int = field(default=700, metadata={"help": "switch to benchmark-weighted domains here"})
     domain_sampling: str = field(default="notebook", metadata={"help": "notebook | uniform"})
-    semantics: str = field(default="kit", metadata={"help": "notebook (the official notebook exactly) | kit"})
+    semantics: str = field(default=DEFAULT_SEMANTICS,
+                           metadata={"help": "notebook (the official notebook exactly) | kit"})
 
     def __post_init__(self) -> None:
         if self.domain_sampling not in ("notebook", "uniform"):
             raise ValueError(f"select.domain_sampling must be 'notebook' or 'uniform', got {self.domain_sampling!r}")
-        if self.semantics not in SEMANTICS:
-            raise ValueError(f"select.semantics must be one of {list(SEMANTICS)}, got {self.semantics!r}")
+        if self.semantics not in RULES:
+            raise ValueError(f"select.semantics must be one of {list(RULES)}, got {self.semantics!r}")
         if self.size < 1:
             raise ValueError(f"select.size must be >= 1, got {self.size}")
-        if self.semantics == "notebook" and self.benchmark_sources and reference_benchmark(self) is None:
+        if self.rules.scales_to_reference and self.benchmark_sources and reference_benchmark(self) is None:
             raise ValueError("select.benchmark_sources: semantics notebook scales every benchmark against the one "
                              "with weight 1.0 (AIME in data/filter.ipynb cell 17 (enlarge_ratio)); none has it")
 
@@ -137,6 +138,12 @@ class Rules:
     # 59K-full (Table 2): kit = rows with every feature; notebook = every row with a teacher trace, as
     # the published simplescaling/data_ablation_full59K (58,986 rows: grades and domains may be missing)
     full_pool: Callable[[dict[str, Any], SelectConfig], bool]
+    # notebook: benchmark weights scaled against the weight-1.0 benchmark, so select.benchmark_sources
+    # needs one (data/filter.ipynb cell 17 (enlarge_ratio))
+    scales_to_reference: bool
+    # notebook: domains in a Python set's order (data/filter.ipynb cell 18 (all_domains)), so one seed
+    # gives one s1K only under one PYTHONHASHSEED
+    set_ordered_domains: bool
 
 
 def _features_kit(cfg: SelectConfig) -> tuple[str, ...]:
@@ -339,10 +346,11 @@ def _full_notebook(row: dict[str, Any], cfg: SelectConfig) -> bool:
     return row.get("thinking") is not None
 
 
-RULES = {
-    "kit": Rules(re.IGNORECASE, _features_kit, _format_ok_kit, _draw_kit, by_question=False, full_pool=_full_kit),
+RULES: dict[str, Rules] = {
     "notebook": Rules(0, _features_notebook, _format_ok_notebook, _draw_notebook, by_question=True,
-                      full_pool=_full_notebook),
+                      full_pool=_full_notebook, scales_to_reference=True, set_ordered_domains=True),
+    "kit": Rules(re.IGNORECASE, _features_kit, _format_ok_kit, _draw_kit, by_question=False, full_pool=_full_kit,
+                 scales_to_reference=False, set_ordered_domains=False),
 }
 
 
@@ -390,7 +398,7 @@ def select_s1k(rows: list[dict[str, Any]], cfg: SelectConfig) -> tuple[list[dict
     pre = _first_per_id([r for r in by_length(hard) if is_preselected(r, cfg)])
     if len(pre) > cfg.size:
         raise ValueError(f"{len(pre)} questions preselected, more than select.size={cfg.size}")
-    selection = cfg.rules.draw(hard, pre, cfg)
+    selection = rules.draw(hard, pre, cfg)
     counts = [len(rows), len(featured), len(formatted), len(hard), len(pre), len(selection)]
     funnel = [{"step": s, "count": c, "description": FUNNEL_STEPS[s]} for s, c in zip(FUNNEL_STEPS, counts)]
     return selection, funnel
@@ -473,7 +481,7 @@ def run(name: str, featurized: str | Path, out_dir: str | Path, cfg: SelectConfi
 def require_fixed_hash_seed(cfg: SelectConfig) -> None:
     """semantics notebook orders its domains as a Python set does, as in
     data/filter.ipynb cell 18 (all_domains): one seed gives one s1K only under one PYTHONHASHSEED."""
-    if cfg.semantics == "notebook" and os.environ.get("PYTHONHASHSEED", "random") == "random":
+    if cfg.rules.set_ordered_domains and os.environ.get("PYTHONHASHSEED", "random") == "random":
         raise ValueError("select.semantics notebook draws domains in a Python set's order, as the official "
                          "notebook does: set PYTHONHASHSEED (the select_s1k rule sets 0) for a reproducible s1K")
 

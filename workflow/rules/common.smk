@@ -9,12 +9,14 @@ from snakemake.utils import validate
 from s1kit.collect import source_kind
 from s1kit.sources import HUB_SOURCES
 from s1kit.config_check import check_config
-from s1kit.evaluate.run import parse_setting, plan_batches, semantics_of_setting, setting_names
+from s1kit.evaluate.batches import plan_batches
+from s1kit.evaluate.settings import parse_setting, semantics_of_setting, setting_names
 from s1kit.secrets import env_option_names
 from s1kit.sft.launch import check_run, launch_command, rule_resources
 
 # one line per problem with its key path first (Snakemake's validate prints the whole schema);
-# validate then fills the schema's defaults
+# validate then fills the schema's defaults (each declared once there, e.g. every stage's
+# semantics), so the rules read those keys as config[...][key]
 check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -140,10 +142,10 @@ def get_eval_results():
 
 
 # evaluate.batches: under fork semantics the tasks of one official command run in ONE lm-eval
-# run (s1kit.evaluate.run.plan_batches); evaluate.smk makes one rule per task tuple, its
+# run (s1kit.evaluate.batches.plan_batches); evaluate.smk makes one rule per task tuple, its
 # {pair} wildcard "<model>/<setting>" limited to the pairs that run that tuple. Kit-semantics
 # settings keep one task per run (evaluate_run).
-EVAL_SEMANTICS = EV.get("semantics", "kit")
+EVAL_SEMANTICS = EV["semantics"]
 EVAL_BATCHES = plan_batches(
     [(m, s, t) for m in EV["models"] for s in SWEEP for t in EV["tasks"]] + EXTRA_RUNS,
     EV.get("batches", []),
@@ -334,14 +336,16 @@ def eval_set_flags(wildcards):
 
 # collect.semantics (official | kit; docs/fidelity.md): official reads the list of
 # data/collect_data.py:18 (TMP_QUESTIONS_TO_KEEP) from the pinned file (config official).
-COLLECT_SEMANTICS = config["collect"].get("semantics", "kit")
+COLLECT_SEMANTICS = config["collect"]["semantics"]
 DECONTAMINATE = config["collect"].get("decontaminate_against") or EVAL_SETS
 _check(DECONTAMINATE, EVAL_SETS, "collect.decontaminate_against", "collect.eval_sets")
-POOL_CONFIG = (
-    {k: config["collect"][k] for k in ("ngram", "seed", "sources")}
-    | {"semantics": COLLECT_SEMANTICS}
-    | {k: config["collect"][k] for k in ("official_loop",) if k in config["collect"]}
-)
+# collect.official_loop has no schema default: unset, s1kit.collect.CollectConfig's applies
+# (a filled default would change the config the paper report hashes)
+POOL_CONFIG = {
+    k: config["collect"][k]
+    for k in ("ngram", "seed", "sources", "semantics", "official_loop")
+    if k in config["collect"]
+}
 
 
 def keeps_list(source):

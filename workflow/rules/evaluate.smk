@@ -17,7 +17,7 @@ rule evaluate_run:
         rule="evaluate_run",
         gen_kwargs=json_param(EV.get("gen_kwargs", {}), "evaluate.gen_kwargs"),  # verbatim: never formatted
         backend=EV["backend"],
-        semantics=EV.get("semantics", "kit"),
+        semantics=EVAL_SEMANTICS,
         batch_size=EV.get("batch_size", 64),
         seed=EV.get("seed", 1234),
         limit=["--limit", str(EV["limit"])] if EV.get("limit") else [],
@@ -26,7 +26,7 @@ rule evaluate_run:
         model_args=eval_model_args,
         remote_code=as_json(EV.get("trust_remote_code", [])),  # models allowed trust_remote_code
         # answer scoring (evaluate.scoring: kit | fork), read by the task code
-        task_metadata=as_json({"scoring": EV.get("scoring", "kit")}),
+        task_metadata=as_json({"scoring": EV["scoring"]}),
         out_dir=lambda w, output: str(Path(output.results).parent),
     threads: 1
     log:
@@ -72,7 +72,7 @@ for _tasks, _pairs in BATCH_PAIRS.items():
             dtype=EV.get("dtype", "auto"),
             model_args=eval_model_args,
             remote_code=as_json(EV.get("trust_remote_code", [])),
-            task_metadata=as_json({"scoring": EV.get("scoring", "kit")}),
+            task_metadata=as_json({"scoring": EV["scoring"]}),
             out_dirs=lambda w, output: [str(Path(r).parent) for r in output.results],
         threads: 1
         log:

@@ -16,7 +16,7 @@ rule featurize_attempts:
         max_new_tokens=FZ["max_new_tokens"],
         batch_size=FZ["batch_size"],
         seed=FZ["seed"],
-        semantics=FZ.get("semantics", "kit"),  # official: temperature 0.05 sampling; kit: greedy
+        semantics=FZ["semantics"],  # official: temperature 0.05 sampling; kit: greedy
     threads: 2
     log:
         "logs/featurize/attempts_{model}.log",
@@ -39,7 +39,7 @@ rule featurize_grade_attempts:
     params:
         rule="featurize_grade_attempts",
         flags=grade_flags,  # featurize.grader: math_verify (none) or the llm judge
-        semantics=FZ.get("semantics", "kit"),  # official: unfinished attempts graded too
+        semantics=FZ["semantics"],  # official: unfinished attempts graded too
     log:
         "logs/featurize/grades_{model}.log",
     container:
@@ -82,7 +82,7 @@ rule featurize_merge:
     params:
         rule="featurize_merge",
         grades=[f"{m}=results/features/grades/{m}.parquet" for m in FZ["attempt_models"]],
-        semantics=FZ.get("semantics", "kit"),  # official: teacher traces kept whatever their finish
+        semantics=FZ["semantics"],  # official: teacher traces kept whatever their finish
     log:
         "logs/featurize/merge.log",
     container:

@@ -31,8 +31,10 @@ runs the fork's own process_results beside these on a corpus of 500+ responses.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
-SCORINGS = ("kit", "fork")
+DEFAULT_SCORING = "kit"  # config evaluate.scoring (workflow/schemas/config.schema.yaml)
 ANSWER_DELIMITERS = ("<|im_start|>answer", "<|im_start|> answer")
 THINK_MARK = "<|im_start|>"  # every thinking start (think, a step count) opens with it
 _FORK_ANSWER, _FORK_ANY = "<|im_start|>answer\n", "<|im_start|>"
@@ -47,26 +49,46 @@ _DOLLAR = re.compile(r"(?<!\\)\$")  # a math delimiter, not an escaped currency 
 _TEXT_WRAP = re.compile(r"\\(?:text(?:bf)?|mathrm|mathbf)\{([^{}]*)\}")
 
 
-def check_scoring(scoring: str) -> str:
-    """``scoring`` itself, or ValueError naming the config key."""
-    if scoring not in SCORINGS:
-        raise ValueError(f"evaluate.scoring={scoring!r}: expected one of {list(SCORINGS)}")
-    return scoring
-
-
-def answer_part(text: str, scoring: str = "kit") -> str:
-    """The response's answer section ("" when it has none; see the module docstring)."""
-    if check_scoring(scoring) == "fork":
-        if _FORK_ANSWER in text:
-            return text.split(_FORK_ANSWER)[-1]
-        if _FORK_ANY in text:
-            part = text.split(_FORK_ANY)[-1]
-            return "\n".join(part.split("\n")[1:]) if "\n" in part else part
-        return text
+def _kit_answer_part(text: str) -> str:
     cut = max((text.rfind(d) + len(d) for d in ANSWER_DELIMITERS if d in text), default=0)
     if cut == 0 and text.lstrip().startswith(THINK_MARK):
         return ""  # thinking that never reached an answer
     return text[cut:]
+
+
+def _fork_answer_part(text: str) -> str:
+    if _FORK_ANSWER in text:
+        return text.split(_FORK_ANSWER)[-1]
+    if _FORK_ANY in text:
+        part = text.split(_FORK_ANY)[-1]
+        return "\n".join(part.split("\n")[1:]) if "\n" in part else part
+    return text
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """Where the two scorings differ (see the module docstring)."""
+
+    answer_part: Callable[[str], str]  # response -> its answer section
+    missing_letter: str | None  # what a multiple-choice answer without a letter counts as
+
+
+SCORINGS: dict[str, Scoring] = {
+    "kit": Scoring(answer_part=_kit_answer_part, missing_letter=None),
+    "fork": Scoring(answer_part=_fork_answer_part, missing_letter="A"),  # the fork's "Default to A"
+}
+
+
+def scoring_of(name: str) -> Scoring:
+    """The record of scoring ``name``, or ValueError naming the config key."""
+    if name not in SCORINGS:
+        raise ValueError(f"evaluate.scoring={name!r}: expected one of {list(SCORINGS)}")
+    return SCORINGS[name]
+
+
+def answer_part(text: str, scoring: str = DEFAULT_SCORING) -> str:
+    """The response's answer section ("" when it has none; see the module docstring)."""
+    return scoring_of(scoring).answer_part(text)
 
 
 def last_boxed(text: str) -> str | None:
@@ -100,9 +122,13 @@ def _clean(answer: str) -> str:
     return answer.rstrip(".").strip()
 
 
-def extract_answer(text: str, scoring: str = "kit") -> str:
+def extract_answer(text: str, scoring: str = DEFAULT_SCORING) -> str:
     """The model's final answer as a string ("" when there is nothing to take)."""
-    part = answer_part(text, scoring)
+    return _extract(text, scoring_of(scoring))
+
+
+def _extract(text: str, scoring: Scoring) -> str:
+    part = scoring.answer_part(text)
     boxed = last_boxed(part)
     if boxed is not None:
         return _clean(boxed)
@@ -144,7 +170,7 @@ def _strip_dollars(s: str) -> str:
 
 
 def _math_equal(pred: str, gold: str) -> bool:
-    from math_verify import parse, verify
+    from math_verify import parse, verify  # heavy: math_verify (sympy), only for non-letter answers
 
     gold_parsed = parse(f"${gold}$")
     if not gold_parsed:
@@ -155,14 +181,16 @@ def _math_equal(pred: str, gold: str) -> bool:
     return bool(parsed) and verify(gold_parsed, parsed)
 
 
-def is_equiv(pred: str, gold: str, scoring: str = "kit") -> bool:
+def is_equiv(pred: str, gold: str, scoring: str = DEFAULT_SCORING) -> bool:
     """Whether the extracted prediction equals the gold answer."""
+    return _equiv(pred, gold, scoring_of(scoring))
+
+
+def _equiv(pred: str, gold: str, scoring: Scoring) -> bool:
     gold = normalize_gold(gold)
     pred = pred.strip()
     if re.fullmatch(r"\(?[A-D]\)?", gold):
-        letter = choice_letter(pred) if pred else None
-        if letter is None and check_scoring(scoring) == "fork":
-            letter = "A"  # the fork's default for a response without a letter
+        letter = (choice_letter(pred) if pred else None) or scoring.missing_letter
         return letter == gold.strip("()")
     if not pred:
         return False
@@ -171,7 +199,8 @@ def is_equiv(pred: str, gold: str, scoring: str = "kit") -> bool:
     return _math_equal(pred, gold)
 
 
-def score(response: str, gold: str, scoring: str = "kit") -> tuple[str, bool]:
+def score(response: str, gold: str, scoring: str = DEFAULT_SCORING) -> tuple[str, bool]:
     """Extract the answer from a full response and judge it: (extracted, correct)."""
-    extracted = extract_answer(response, scoring)
-    return extracted, is_equiv(extracted, gold, scoring)
+    rules = scoring_of(scoring)
+    extracted = _extract(response, rules)
+    return extracted, _equiv(extracted, gold, rules)

@@ -3,7 +3,7 @@
 The fork's generation is eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:219 (_model_generate)
 of simplescaling/s1 at 77272c6. ``run_fork`` issues the same sequence of
 generate calls (prompt ids, max_tokens, stops, sampling parameters) and builds the same
-response text, over the kit's backend interface (``budget.GenRequest`` / ``GenResult``), so
+response text, over the kit's backend interface (``controller.GenRequest`` / ``GenResult``), so
 it runs on vLLM and on the transformers backend alike. Its defects are kept on purpose,
 because the paper's numbers came from them (the kit's own semantics fixes them; budget.py):
 
@@ -37,8 +37,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from s1kit.evaluate.budget import (
+from s1kit.evaluate.controller import (
     AUTO,
     LENGTH,
     BudgetConfig,
@@ -47,6 +48,8 @@ from s1kit.evaluate.budget import (
     GenerateFn,
     GenRequest,
     GenResult,
+    as_bool,
+    call_backend,
     stop_sequences,
     strip_stop,
 )
@@ -88,11 +91,27 @@ def _text(res: GenResult, stops: _Stops | tuple, codec: Codec) -> str:
     return codec.decode(res.token_ids)
 
 
-def _call(generate: GenerateFn, reqs: list[GenRequest]) -> list[GenResult]:
-    results = generate(reqs) if reqs else []
-    if len(results) != len(reqs):
-        raise RuntimeError(f"backend returned {len(results)} results for {len(reqs)} requests")
-    return results
+def fork_sampling(sampling: dict[str, Any], do_sample: Any) -> dict[str, Any]:
+    """The fork's ``do_sample`` rule
+    (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:731 (modify_gen_kwargs)):
+    do_sample=False only sets temperature 0 when no temperature is given."""
+    if do_sample is not None and not as_bool("do_sample", do_sample) and "temperature" not in sampling:
+        sampling["temperature"] = 0.0
+    return sampling
+
+
+def fork_batches(idx, prompts, contexts, cfg: BudgetConfig, context_length: int, batch_size: int | None):
+    """The fork's order and truncation: longest first, ties by context text
+    (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:514 (_collate_gen)); contexts
+    cut to their last ``max_length - max_gen_toks`` tokens
+    (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:572 (max_ctx_len)), as Python
+    slices: 0 keeps everything (``x[-0:]``), a negative value drops the first tokens;
+    ``--batch_size auto`` (None) is one batch per gen kwargs group."""
+    idx = sorted(idx, key=lambda i: (-len(prompts[i]), contexts[i]))
+    keep = context_length - cfg.max_gen_toks
+    cut = [prompts[i][-keep:] for i in idx]
+    size = batch_size or len(idx)
+    return [(idx[k : k + size], cut[k : k + size]) for k in range(0, len(idx), size)]
 
 
 def thinking_budget(cfg: BudgetConfig, prompts: Sequence[Sequence[int]], codec: Codec) -> int:
@@ -146,7 +165,7 @@ def run_fork(
         reqs = [GenRequest(tuple(p), cfg.max_gen_toks, answer_stops[0], until, cfg.sampling, i, ())
                 for i, p in enumerate(prompts)]
         return [_record(_text(r, answer_stops, codec), [], r, answer_stops, codec, None, None)
-                for r in _call(generate, reqs)]
+                for r in call_backend(generate, reqs)]
 
     start, end = codec.ids(cfg.thinking_start), codec.ids(cfg.thinking_end)
     end_max, newline = codec.ids(cfg.thinking_end + FINAL_ANSWER), codec.ids("\n")
@@ -166,7 +185,7 @@ def run_fork(
         outs = _ignore(base, request, generate, codec, stops, cfg, max_tokens)
     else:
         outs = [_Out(list(r.token_ids), _text(r, stops, codec), r.finish_reason, tries=1)
-                for r in _call(generate, [request(p, i) for i, p in enumerate(base)])]
+                for r in call_backend(generate, [request(p, i) for i, p in enumerate(base)])]
 
     answers, texts, thinking = [], [], []
     for p, o in zip(base, outs):  # eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:393 (outputs_thinking)
@@ -182,7 +201,7 @@ def run_fork(
         answers.append(GenRequest(tuple(p + cont + delim), cfg.max_gen_toks, answer_stops[0], until,
                                   cfg.sampling, len(answers), ()))
     records = []
-    for o, text, cont, res in zip(outs, texts, thinking, _call(generate, answers)):
+    for o, text, cont, res in zip(outs, texts, thinking, call_backend(generate, answers)):
         records.append(_record(text + _text(res, answer_stops, codec), cont, res, answer_stops, codec, o, budget))
     return records
 
@@ -212,7 +231,7 @@ def _ignore(base, request, generate, codec, stops, cfg: BudgetConfig, max_tokens
     reqs, idx = [list(p) for p in base], list(range(len(base)))
     for i in range(rounds):
         nreqs, nidx = [], []
-        for j, res in enumerate(_call(generate, [request(r, k) for r, k in zip(reqs, idx)])):
+        for j, res in enumerate(call_backend(generate, [request(r, k) for r, k in zip(reqs, idx)])):
             k, cont, text = idx[j], list(res.token_ids), _text(res, stops, codec)
             if res.finish_reason == LENGTH or i == rounds - 1:
                 if outs[k] is None:
@@ -248,7 +267,7 @@ def _reject(base, request, generate, codec, stops, max_tokens: int, cap: int) ->
     last: list[GenResult | None] = [None] * n
     rounds = 0
     while True:
-        results = _call(generate, [request(base[s], s) for s in source])
+        results = call_backend(generate, [request(base[s], s) for s in source])
         before = list(done)
         for j, res in enumerate(results):
             tries[source[j]] += 1

@@ -1,6 +1,6 @@
 """A transformers generate backend for the budget controller that keeps the KV cache.
 
-``HFGenerator`` is a ``budget.GenerateFn``. It runs its own batched decode loop (greedy or
+``HFGenerator`` is a ``controller.GenerateFn``. It runs its own batched decode loop (greedy or
 temperature / top-k / top-p sampling) so that it can carry the KV cache from one call to
 the next: every "Wait" round, rejection try and the answer continue a prompt that shares a
 prefix with an earlier call's sequence for the same ``GenRequest.key``. After each call
@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from s1kit.evaluate.budget import LENGTH, STOP, GenRequest, GenResult
+from s1kit.evaluate.controller import LENGTH, STOP, GenRequest, GenResult
 
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_tokens")
 
@@ -136,7 +136,7 @@ class HFGenerator:
 
     def _assemble(self, sources: list[_Row | None]):
         """A batch cache from parked rows, right-padded with masked zeros to one length."""
-        from transformers import DynamicCache
+        from transformers import DynamicCache  # heavy: transformers, only when a cache is rebuilt
 
         cache, dev = DynamicCache(), self.device
         used = [row for row in sources if row is not None]
@@ -264,7 +264,7 @@ class HFGenerator:
 
     @staticmethod
     def _warpers(sampling: Mapping[str, Any]) -> list:
-        from transformers.generation.logits_process import (
+        from transformers.generation.logits_process import (  # heavy: transformers, only when sampling
             TemperatureLogitsWarper,
             TopKLogitsWarper,
             TopPLogitsWarper,

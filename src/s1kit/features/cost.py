@@ -28,6 +28,7 @@ from typing import Any
 from s1kit.features.domains import classification_request, load_msc, rubric_text
 from s1kit.features.grading import grading_request
 from s1kit.features.llm_jobs import job_from_dict
+from s1kit.hf import load_tokenizer
 from s1kit.llm.client import PRICES
 from s1kit.settings import from_dict
 
@@ -75,8 +76,6 @@ def chars_tokens(text: str) -> int:
 def make_counter(tokenizer: str | None) -> Callable[[str], int]:
     if not tokenizer:
         return chars_tokens
-    from s1kit.hf import load_tokenizer
-
     tok = load_tokenizer(tokenizer)
     return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])
 

@@ -10,10 +10,10 @@ the response's last line, "Yes" or "No". A question without a solution is not se
 correct = null, ``reason`` says why; the official scripts instead re-asked forever.
 
 Unfinished attempts (``finish_reason`` other than stop: cut at the token limit) depend on
-``featurize.semantics`` (UNFINISHED): ``official`` grades them like any other, as
-data/featurization.py:65 (user_prompt) grades every attempt it is given;
-``kit`` does not send them (correct = null, so the selection's feature filter drops the
-question).
+``featurize.semantics`` (features/semantics.py, ``grades_unfinished``): ``official`` grades
+them like any other, as data/featurization.py:65 (user_prompt) grades every attempt it is
+given; ``kit`` does not send them (correct = null, so the selection's feature filter drops
+the question).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from s1kit.evaluate.answers import score
 from s1kit.features.llm_jobs import LLMJob, run_job
+from s1kit.features.semantics import DEFAULT_SEMANTICS, Semantics, semantics_of
 from s1kit.llm import Request, Response
 from s1kit.llm.client import fingerprint
 from s1kit.records import atomic_write_text, read_table, write_table
@@ -37,20 +38,6 @@ LLM_GRADE_SCHEMA = pa.schema([("id", pa.string()), ("model", pa.string()), ("cor
 GRADERS = ("math_verify", "llm")
 # The official user turn, data/featurization.py:65 (user_prompt).
 USER_TEMPLATE = "## Problem\n{question}\n\n## Attempt\n{attempt}\n\n## Correct answer\n{solution}"
-
-
-def _unfinished_official(row: dict) -> str | None:
-    return None  # graded like any other attempt
-
-
-def _unfinished_kit(row: dict) -> str | None:
-    if row.get("finish_reason") not in (None, "stop"):
-        return f"attempt unfinished ({row['finish_reason']}): not sent"  # a truncated attempt is no feature
-    return None
-
-
-# featurize.semantics -> why an unfinished attempt is not sent (None: it is sent)
-UNFINISHED = {"official": _unfinished_official, "kit": _unfinished_kit}
 
 
 def grading_request(question: str, attempt: str, solution: str, prompt: str, job: LLMJob) -> Request:
@@ -88,11 +75,10 @@ def math_verify_grades(rows: list[dict], gold: dict[str, str | None], text_field
 
 
 def llm_grades(rows: list[dict], questions: dict[str, dict], text_field: str, prompt: str, job: LLMJob,
-               ledger_out: str | Path | None, desc: str, semantics: str = "kit"
+               ledger_out: str | Path | None, desc: str, sem: Semantics
                ) -> tuple[list[bool | None], list[str | None], dict]:
-    """Grades and reasons per row; only rows with a solution and a non-empty attempt are sent
-    (and, under semantics kit, only finished ones)."""
-    unfinished = UNFINISHED[semantics]
+    """Grades and reasons per row; only rows with a solution and an attempt are sent (under
+    semantics kit, only finished attempts, and neither text empty)."""
     correct: list[bool | None] = [None] * len(rows)
     reason: list[str | None] = [None] * len(rows)
     send, ids, requests = [], [], []
@@ -100,12 +86,12 @@ def llm_grades(rows: list[dict], questions: dict[str, dict], text_field: str, pr
         q = questions.get(r["id"])
         if q is None:
             reason[i] = "question not in pool"
-        elif q.get("solution") is None or (semantics == "kit" and not q["solution"]):
+        elif q.get("solution") is None or (not sem.sends_empty and not q["solution"]):
             # official: only a None solution is skipped, an empty one is graded (data/featurization.py:56 (solution))
             reason[i] = "no solution: not graded"
-        elif unfinished(r):
-            reason[i] = unfinished(r)
-        elif semantics == "kit" and not r[text_field]:  # official sends every attempt, empty ones too
+        elif not sem.grades_unfinished and r.get("finish_reason") not in (None, "stop"):
+            reason[i] = f"attempt unfinished ({r['finish_reason']}): not sent"  # a truncated attempt is no feature
+        elif not sem.sends_empty and not r[text_field]:  # official sends every attempt, empty ones too
             correct[i], reason[i] = False, "empty attempt: not sent, graded No"
         elif r[text_field] is None:  # no answer at all (a failed call): nothing to send
             reason[i] = "no attempt: not graded"
@@ -125,14 +111,14 @@ def llm_grades(rows: list[dict], questions: dict[str, dict], text_field: str, pr
 def grade(attempts_path: str | Path, pool_path: str | Path, out: str | Path, text_field: str = "attempt",
           model_field: str = "model", backend: str = "math_verify", prompt_path: str | Path | None = None,
           job: LLMJob | None = None, ledger_out: str | Path | None = None,
-          agreement_out: str | Path | None = None, semantics: str = "kit") -> dict[str, Any]:
+          agreement_out: str | Path | None = None, semantics: str = DEFAULT_SEMANTICS) -> dict[str, Any]:
     """Grade every attempt row. ``backend`` is config ``featurize.grader.backend``. With the llm
     backend, ``agreement_out`` also runs math-verify and writes their agreement report, and
-    ``semantics`` (config ``featurize.semantics``) decides whether unfinished attempts are sent."""
+    ``semantics`` (config ``featurize.semantics``) decides whether unfinished attempts and empty
+    texts are sent."""
     if backend not in GRADERS:
         raise ValueError(f"config featurize.grader.backend: {backend!r} is not one of {list(GRADERS)}")
-    if semantics not in UNFINISHED:
-        raise ValueError(f"config featurize.semantics: {semantics!r} is not one of {list(UNFINISHED)}")
+    sem = semantics_of(semantics)
     pool = {r["id"]: r for r in read_table(pool_path, required=["id", "question", "solution"]).to_pylist()}
     gold = {i: r["solution"] for i, r in pool.items()}
     rows = read_table(attempts_path, required=["id", text_field]).to_pylist()
@@ -151,7 +137,7 @@ def grade(attempts_path: str | Path, pool_path: str | Path, out: str | Path, tex
         raise ValueError(f"{prompt_path}: not a grading prompt (it never asks for 'Yes' or 'No')")
     job = job or LLMJob()
     correct, reason, summary = llm_grades(rows, pool, text_field, prompt, job, ledger_out,
-                                          desc=f"grade {Path(attempts_path).stem}", semantics=semantics)
+                                          desc=f"grade {Path(attempts_path).stem}", sem=sem)
     write_table(out, [{"id": r["id"], "model": m, "correct": c, "reason": why}
                       for r, m, c, why in zip(rows, models, correct, reason)], schema=LLM_GRADE_SCHEMA)
     info: dict[str, Any] = {"graded": sum(c is not None for c in correct), "correct": sum(c is True for c in correct),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from s1kit.features.semantics import DEFAULT_SEMANTICS, semantics_of
 from s1kit.hf import load_tokenizer
 from s1kit.records import QUESTION_FIELDS, read_table, write_table
 
@@ -12,27 +13,16 @@ def _by_id(path: str | Path, required: list[str]) -> dict[str, dict]:
     return {r["id"]: r for r in read_table(path, required=["id", *required]).to_pylist()}
 
 
-# featurize.semantics -> whether a teacher trace counts: official keeps every trace with a thinking and
-# an answer whatever its finish reason (data/gemini.py:28 (thinking) reads both parts without looking at
-# it; a response without the answer part raises there and is asked again, so it never counts: the kit's
-# backends give it an empty attempt); kit keeps only traces that finished (finish_reason stop).
-TRACE_OK = {
-    "official": lambda t: t.get("thinking") is not None and bool(t.get("attempt")),
-    "kit": lambda t: t.get("finish_reason") == "stop" and bool(t.get("thinking")),
-}
-
-
 def merge(pool: str | Path, traces: str | Path, teacher_grades: str | Path, attempt_grades: dict[str, str],
-          domains: str | Path, length_tokenizer: str | Path, out: str | Path, semantics: str = "kit") -> int:
+          domains: str | Path, length_tokenizer: str | Path, out: str | Path,
+          semantics: str = DEFAULT_SEMANTICS) -> int:
     """attempt_grades maps model name -> grades file; each becomes a `{model}_correct` column.
 
     thinking_tokens counts the thinking in the length tokenizer (the student's; Qwen2.5 in
     the paper). Missing features stay null so that the selection's first filter can count them.
-    semantics (config featurize.semantics) picks which teacher traces count (TRACE_OK).
+    semantics (config featurize.semantics) picks which teacher traces count (Semantics.trace_ok).
     """
-    if semantics not in TRACE_OK:
-        raise ValueError(f"config featurize.semantics: {semantics!r} is not one of {list(TRACE_OK)}")
-    trace_ok = TRACE_OK[semantics]
+    trace_ok = semantics_of(semantics).trace_ok
     tokenizer = load_tokenizer(length_tokenizer)
     tr = _by_id(traces, ["thinking", "attempt", "finish_reason"])
     tg = _by_id(teacher_grades, ["correct"])

@@ -7,7 +7,11 @@ Every call should go through ``s1kit.llm.client.CachedClient`` (cache, retries, 
 limit, ledger); see docs/llm.md.
 """
 
+import inspect
+
 from s1kit.llm.base import BACKENDS, Backend, Request, Response
+from s1kit.llm.client import CachedClient
+from s1kit.secrets import env_option_names, register
 
 BACKENDS.register("oracle", "s1kit.llm.oracle:OracleBackend")
 BACKENDS.register("openai_compat", "s1kit.llm.openai_compat:OpenAICompatBackend")
@@ -19,11 +23,6 @@ BACKENDS.register("replay", "s1kit.llm.replay:ReplayBackend")
 def make_client(backend: str, options: dict | None = None, **client_options):
     """A CachedClient around ``BACKENDS.get(backend)(**options)``; unknown options name the backend.
     The variables named by ``*_env`` options become secrets of this process (s1kit.secrets)."""
-    import inspect
-
-    from s1kit.llm.client import CachedClient
-    from s1kit.secrets import env_option_names, register
-
     cls = BACKENDS.get(backend)
     options = dict(options or {})
     register(*env_option_names(options))

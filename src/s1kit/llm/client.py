@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tqdm import tqdm
+
 from s1kit.llm.base import Backend, Request, Response
 from s1kit.llm.cache import ResponseCache, record_to_response, request_key, response_to_record
 from s1kit.llm.http import CredentialError, PermanentError, TransientError
@@ -278,8 +280,6 @@ class CachedClient:
         """Responses in the order of requests; a thread pool of ``workers``; progress shows
         requests, tokens and dollars. Raises SpendCapReached (after every request in flight
         finished and was cached) when the spend cap kept some requests from being sent."""
-        from tqdm import tqdm
-
         requests = list(requests)
         self.check_prices(r.model for r in requests)
         self.prime(requests)

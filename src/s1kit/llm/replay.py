@@ -28,7 +28,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
+from s1kit.integrity import check_file
 from s1kit.llm.base import Request, Response
+from s1kit.records import read_table
+from s1kit.sources.rows import jsonl_rows, table_rows
+from s1kit.sources.quality import collecting
 
 ROW = "__s1kit_replay_row__"
 SHOWN = 20  # quarantined rows listed one by one on stderr; the rest are counted
@@ -124,13 +130,6 @@ def _read_rows(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[dict[
     """(location, row) of every readable row, and the rows that could not be read (a line that is
     not UTF-8, not JSON or not a JSON object; a parquet value that is not UTF-8) as quarantine
     entries. A file that cannot be read at all is an error naming it."""
-    import pyarrow as pa
-
-    from s1kit.integrity import check_file
-    from s1kit.records import read_table
-    from s1kit.sources.hub import jsonl_rows, table_rows
-    from s1kit.sources.quality import collecting
-
     with collecting() as unread:
         if path.suffix == ".parquet":
             table = read_table(path)

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import argparse
 import base64
+import datetime as dt
 import html
 import io
+import socket
 import sys
 from pathlib import Path
 
 import pandas as pd
+from PIL import Image
 
 from s1kit.paper import figures, metrics, report, tables
 from s1kit.paper.claims import ClaimError, load_claims
@@ -32,6 +35,8 @@ from s1kit.paper.verdict import load_typical, paper_verdict, tiny_verdict, typic
 from s1kit.paper.io import InputError, write_text
 from s1kit.paper.render import cell, to_html, to_markdown, write_table
 from s1kit.paper.results import find_eval_results, load_eval_results
+from s1kit.provenance import code_version, package_versions
+from s1kit.sidecar import load_record
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,8 +141,6 @@ def data_uri(png: Path) -> str:
     """A PNG as a ``data:`` URI, scaled down to INLINE_WIDTH and 64 colours: the 300 dpi files would make
     the page too big for ``snakemake --report``, which shows it from a data URI (Chromium caps URLs at
     2 MB). Pillow comes with matplotlib."""
-    from PIL import Image
-
     with Image.open(png) as im:
         small = im.convert("RGB")
         if small.width > INLINE_WIDTH:
@@ -152,11 +155,6 @@ def run_meta(results_dir: Path, evals: pd.DataFrame, config_hash: str = "") -> d
 
     Read from the results' provenance records (the newest evaluation's end and host), so that
     rebuilding the report from the same results gives the same bytes."""
-    import datetime as dt
-    import socket
-
-    from s1kit.provenance import code_version, load_record, package_versions
-
     code = code_version()
     sha = (code.get("git_sha") or "not a git checkout")[:12] + (" (uncommitted changes)" if code.get("dirty") else "")
     pkgs = package_versions()

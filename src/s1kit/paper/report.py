@@ -37,8 +37,10 @@ from s1kit.paper.io import write_csv, write_text
 from s1kit.paper.layout import STATUSES, decimals_of, fmt, fmt_delta, grids
 from s1kit.paper.layout import status_counts as layout_counts
 from s1kit.paper.render import to_markdown
+from s1kit.paper.results import accuracy_stderr
 from s1kit.paper.verdict import binomial_se
 from s1kit.paper.report_html import report_html as report_html_page
+from s1kit.sidecar import load_record
 
 COLUMNS = ["claim_id", "table", "description", "kind", "paper_value", "versions", "unit", "target", "field",
            "tolerance", "reproduced_value", "stderr", "compared_to", "delta", "status", "requires", "needs",
@@ -159,8 +161,6 @@ def _stderr(sources: Sources | None, claim: Claim) -> float | None:
     """The reproduced accuracy's standard error in points, where results.json has it."""
     if sources is None or not _eval_accuracy(claim):
         return None
-    from s1kit.paper.results import accuracy_stderr
-
     try:
         data = json.loads(sources.path(claim.target).read_text(encoding="utf-8"))
         se = accuracy_stderr(data, float(data["accuracy"]))
@@ -264,8 +264,6 @@ def provenance_text(path: Path, shown_as: str) -> str:
     The whole chain (every input down to the raw sources, checksums verified) is one command
     away; it is not inlined because it hashes every file along the way.
     """
-    from s1kit.provenance import load_record
-
     try:
         rec = load_record(path) if path.exists() else None
     except (OSError, ValueError):

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import yaml
 
-from s1kit.review import TASK_CLAIMS  # review.yaml's claim suffix per lm-eval task
+from s1kit.paper.layout import paper_order
+from s1kit.review.regrade import TASK_CLAIMS  # review.yaml's claim suffix per lm-eval task
 
 TIERS = ("cpu+network", "gpu-eval", "gpu-train", "api")
 TIER_LABELS = {"cpu+network": "CPU + network", "gpu-eval": "GPU evaluation", "gpu-train": "GPU training",
@@ -159,8 +160,6 @@ def tier_table(frame) -> str:
     """ARTIFACT.md's table: per paper table (the paper's order), its claims by tier and one target
     of its cheapest tier with the command form (tests/test_paper_commands.py keeps ARTIFACT.md equal
     to this; claims.csv's ``command`` column has every claim's complete command)."""
-    from s1kit.paper.layout import paper_order
-
     head = ["paper table", "claims", "cited", *(TIER_LABELS[t] for t in TIERS), "cheapest route, one example"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for table in paper_order(frame["table"]):

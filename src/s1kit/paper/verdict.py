@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from s1kit.paper.layout import STATUSES
+from s1kit.paper.requires import TIER_LABELS, tier_counts
+
 BF_AUTO_MIN = 95.0  # % the tiny student reaches with its whole thinking (make demo: 100.0)
 TYPICAL_MODEL, TYPICAL_TASK = "tiny-s1", "tiny_chains"
 
@@ -85,15 +88,11 @@ def load_typical(path: str | Path | None = None) -> dict | None:
 
 
 def _counts(frame: pd.DataFrame) -> str:
-    from s1kit.paper.layout import STATUSES
-
     counts = frame["status"].value_counts()
     return ", ".join(f"{int(counts[s])} {s}" for s in STATUSES if counts.get(s, 0))
 
 
 def _needs(frame: pd.DataFrame) -> str:
-    from s1kit.paper.requires import TIER_LABELS, tier_counts
-
     # the claims not reproduced yet (as the report's summary counts them): no value, a tiny one, or an error
     todo = frame[(frame["status"].isin(["not run", "tiny", "error"])) & (frame["requires"] != "")]
     return ", ".join(f"{n} {TIER_LABELS[t]}" for t, n in tier_counts(list(todo["requires"])).items())

@@ -17,6 +17,10 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from s1kit.settings import from_dict
+from s1kit.sft.checkpoints import checkpoint_root
+from s1kit.sft.config import TrainConfig
+
 
 @dataclass(frozen=True)
 class LaunchConfig:
@@ -90,9 +94,6 @@ def rule_resources(cfg: LaunchConfig) -> dict[str, object]:
 def check_run(run: str, hparams: dict, launch: dict | None) -> LaunchConfig:
     """Validate train.runs.<run>.launch and that its world size divides the global batch, so
     that a bad config fails at DAG time rather than after the job has queued."""
-    from s1kit.settings import from_dict
-    from s1kit.sft.train import TrainConfig, checkpoint_root
-
     cfg = from_dict(LaunchConfig, launch, f"train.runs.{run}.launch")
     hp = dict(hparams or {})
     declared = hp.get("world_size", 0)

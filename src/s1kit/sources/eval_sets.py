@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from s1kit.sources.hub import HubInput, HubSource, Row, map_columns, read_rows
+from s1kit.sources.hub import HubInput, HubSource, Row, map_columns
+from s1kit.sources.rows import read_rows
 from s1kit.sources.livecodebench import iter_jsonl, release_files
 
 

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def _unreachable(inp: HubInput, what: str, sha: str | None, err: Exception) -> H
 def _hub_refused(err: Exception) -> bool:
     """The hub answered with a 4xx (unknown repo or revision, gated, missing file): a wrong
     pin, not a missing network, so the client's own error (RevisionNotFoundError, ...) stands."""
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError  # heavy: huggingface_hub, only when the hub answered
 
     response = getattr(err, "response", None)
     return isinstance(err, HfHubHTTPError) and response is not None and 400 <= response.status_code < 500
@@ -117,7 +118,7 @@ def matching_files(directory: Path, patterns: Iterable[str]) -> dict[str, Path]:
 def resolve(inp: HubInput, endpoint: str | None = None) -> str:
     """The commit SHA a revision points at now (network). endpoint: a hub URL (None: huggingface_hub's,
     i.e. HF_ENDPOINT or huggingface.co)."""
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi  # heavy: huggingface_hub, only for a networked fetch
 
     try:
         return HfApi(endpoint=endpoint).repo_info(inp.repo, repo_type=inp.repo_type, revision=inp.revision).sha
@@ -128,7 +129,7 @@ def resolve(inp: HubInput, endpoint: str | None = None) -> str:
 
 
 def download(inp: HubInput, sha: str, dest: Path, endpoint: str | None = None) -> None:
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import snapshot_download  # heavy: huggingface_hub, only for a networked fetch
 
     try:
         snapshot_download(inp.repo, repo_type=inp.repo_type, revision=sha, allow_patterns=list(inp.files),
@@ -304,8 +305,6 @@ def _official_bytes(repo: str, commit: str, path: str, mirror: Path | None, time
         if not src.is_file():
             raise DriftError(f"config official.mirror {mirror}: no file {path} (expected {src})")
         return src.read_bytes(), str(src)
-    import urllib.request
-
     url = OFFICIAL_URL.format(repo=repo, commit=commit, path=path)
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return resp.read(), url

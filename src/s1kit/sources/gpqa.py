@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from s1kit.records import question_hash
-from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+from s1kit.sources.hub import HubInput, HubSource, Row, row
+from s1kit.sources.rows import read_rows
 
 REPO = "Idavidrein/gpqa"
 EXTENDED = "gpqa_extended/train/*.parquet"

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from s1kit.sources.hub import HubInput, HubSource, Row, jsonl_rows, row
+from s1kit.sources.hub import HubInput, HubSource, Row, row
+from s1kit.sources.rows import jsonl_rows
 
 REPO = "livecodebench/code_generation_lite"
 # The loading script's file per release: release_vN is cumulative over test.jsonl .. testN.jsonl.
@@ -27,7 +28,7 @@ DROP = ("private_test_cases",)
 
 def iter_jsonl(path: Path, drop: Iterable[str] = DROP) -> Iterator[dict[str, Any]]:
     """Rows of a (large) jsonl file, one line at a time, without the dropped columns (bad lines
-    are rejected with their file and line: s1kit.sources.hub.jsonl_rows)."""
+    are rejected with their file and line: s1kit.sources.rows.jsonl_rows)."""
     for x in jsonl_rows(path):
         for k in drop:
             x.pop(k, None)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+from s1kit.sources.hub import HubInput, HubSource, Row, row
+from s1kit.sources.rows import read_rows
 
 REPO = "simplescaling/openaimath"  # formerly qfq/openaimath (the hub redirects the old name)
 # The published 59K pool and s1K name the source by the organisation of the time.

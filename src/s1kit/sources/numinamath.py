@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row, table_rows
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from s1kit.sources.hub import HubInput, HubSource, Row, row
+from s1kit.sources.rows import read_rows, table_rows
 
 REPO = "AI-MO/NuminaMath-CoT"
 SUBSET_REPO = "simplescaling/numinamath_500"  # formerly qfq/numinamath_500
@@ -18,10 +23,6 @@ SKIP_COLUMNS = ("messages",)
 
 def _scan(directory: Path, subset: set[str]) -> list[Row]:
     """Rows of the train shards that are aops_forum or whose problem is in subset, in file order."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     files = sorted(p for pat in FILES for p in Path(directory).glob(pat) if p.is_file())
     if not files:
         raise FileNotFoundError(f"{directory}: no file matches {list(FILES)}")

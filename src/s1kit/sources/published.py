@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+from s1kit.sources.hub import HubInput, HubSource, Row, row
+from s1kit.sources.rows import read_rows
 
 # lm-eval's output layout: <run>/[<model_name_sanitized>/]results_<stamp>.json beside
 # samples_<task>_<stamp>.jsonl (fnmatch's * also matches "/", so one pattern covers both depths).

@@ -4,7 +4,7 @@ A loader maps what it finds; here each mapped row either becomes a question reco
 (s1kit.records.make_question) or a quarantine entry {"source", "index", "location",
 "reason", "detail", "row"}. Rows that cannot even be read (a line that is not UTF-8 or not
 JSON, a parquet value that is not UTF-8) are reported by the row readers
-(s1kit.sources.hub.read_rows) through :func:`reject` with their file and line; inside
+(s1kit.sources.rows.read_rows) through :func:`reject` with their file and line; inside
 :func:`collecting` they become quarantine entries too, elsewhere an error naming the
 place. The reasons are the funnel's ``quarantined_<reason>`` columns.
 """
@@ -15,9 +15,7 @@ import contextlib
 import contextvars
 import json
 import math
-import sys
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from s1kit.records import make_question
@@ -45,24 +43,6 @@ def reject(reason: str, detail: str, location: str, raw: Any = None) -> None:
     if sink is None:
         raise ValueError(f"{location}: {detail}")
     sink.append({"index": None, "location": location, "reason": reason, "detail": detail, "row": _jsonable(raw)})
-
-
-def eval_questions(paths: Iterable[str | Path]) -> list[tuple[str, str]]:
-    """(``<set>:<id>``, question) of eval-set JSONL files; a row without a usable question is
-    left out with a warning naming its file and line (the collect_eval_set step already
-    quarantined upstream's bad rows, so one here means the file was changed since)."""
-    from s1kit.sources.hub import jsonl_rows
-
-    out = []
-    for p in paths:
-        for i, (line, r) in enumerate(jsonl_rows(Path(p), numbered=True)):
-            q = r.get("question")
-            if not isinstance(q, str):
-                print(f"s1kit: warning: {p}:{line}: eval row skipped: question is "
-                      f"{'missing' if q is None else type(q).__name__}, not a string", file=sys.stderr)
-                continue
-            out.append((f"{Path(p).stem}:{r.get('id', i)}", q))
-    return out
 
 
 def _utf8_problem(value: str) -> str | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from s1kit.sources.hub import HubInput, HubSource, Row, map_columns, read_rows
+from s1kit.sources.hub import HubInput, HubSource, Row, map_columns
+from s1kit.sources.rows import read_rows
 
 REPO = "simplescaling/s1-prob"
 FILES = ("data/train-*.parquet",)

@@ -21,7 +21,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+import numpy as np
+
+from s1kit.sources.hub import HubInput, HubSource, Row, row
+from s1kit.sources.rows import read_rows
 
 REPO = "OpenDFM/SciEval"
 # datasets' file-name split inference at the revisions s1 used: test = *-test-*.json sorted,
@@ -49,8 +52,6 @@ def clean_question(question: Any) -> Any:
 
 def shuffled_order(n: int, seed: int) -> list[int]:
     """The row order of ``datasets.Dataset.shuffle(seed=seed)`` on n rows."""
-    import numpy as np
-
     return np.random.default_rng(seed).permutation(n).tolist()
 
 

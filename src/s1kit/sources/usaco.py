@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from s1kit.sources.hub import HubInput, HubSource, Row, read_rows, row
+from s1kit.sources.hub import HubInput, HubSource, Row, row
+from s1kit.sources.rows import read_rows
 
 REPO = "codegenning/usacobench_formatted"
 FILES = ("default/test/*.parquet",)

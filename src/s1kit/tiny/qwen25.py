@@ -184,7 +184,7 @@ def _cached_dir() -> Path:
 
 def load_qwen25_tokenizer():
     """Qwen2.5-Instruct's tokenizer (transformers, fast), offline from the pinned package."""
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # heavy: transformers, only when the tokenizer is loaded
 
     tok = AutoTokenizer.from_pretrained(str(_cached_dir()), local_files_only=True, trust_remote_code=False)
     ids = [tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|im_start|>", "<|im_end|>")]

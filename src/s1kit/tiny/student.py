@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from s1kit.hf import save_model
+from s1kit.records import read_table
+from s1kit.tiny.tokenizer import train_tokenizer
+
 
 @dataclass(frozen=True)
 class StudentConfig:
@@ -23,8 +27,8 @@ class StudentConfig:
 
 def init_student(cfg: StudentConfig, tokenizer):
     """A Qwen2ForCausalLM with random weights seeded from cfg.seed, sized to the tokenizer."""
-    import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    import torch  # heavy: torch, only when the base student is built
+    from transformers import Qwen2Config, Qwen2ForCausalLM  # heavy: transformers, likewise
 
     config = Qwen2Config(
         vocab_size=len(tokenizer),
@@ -49,10 +53,6 @@ def init_student(cfg: StudentConfig, tokenizer):
 
 def build_base(corpus_paths: list[str], out_dir: str, cfg: StudentConfig) -> int:
     """Train the tokenizer on the corpus questions and save an untrained student beside it."""
-    from s1kit.hf import save_model
-    from s1kit.records import read_table
-    from s1kit.tiny.tokenizer import train_tokenizer
-
     texts = [q for p in corpus_paths for q in read_table(p, required=["question"]).column("question").to_pylist() if q]
     tokenizer = train_tokenizer(texts)
     model = init_student(cfg, tokenizer)

@@ -37,7 +37,7 @@ def pre_tokenizer() -> pre_tokenizers.PreTokenizer:
 
 def train_tokenizer(texts: Iterable[str], min_frequency: int = 1):
     """Train a WordLevel tokenizer on texts and wrap it for transformers."""
-    from transformers import PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast  # heavy: transformers, only when a tokenizer is trained
 
     tok = Tokenizer(models.WordLevel(unk_token=UNK))
     tok.pre_tokenizer = pre_tokenizer()

@@ -11,7 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from s1kit import records
+
 TASKS_DIR = Path(__file__).resolve().parent
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The local data file's records; errors name the file (and line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data_path {path} does not exist")
+    rows = records.read_jsonl(path)
+    if not rows:
+        raise ValueError(f"data_path {path} has no records")
+    return rows
 
 
 def load_local_jsonl(data_path: str | None = None, **_metadata: Any) -> dict[str, Any]:
@@ -19,9 +32,7 @@ def load_local_jsonl(data_path: str | None = None, **_metadata: Any) -> dict[str
 
     lm-eval calls it with all task metadata (version, config_source, ...); only
     ``data_path`` is used."""
-    import datasets
-
-    from s1kit.evaluate.tasks.official import read_jsonl
+    import datasets  # heavy: datasets, only when lm-eval builds a task
 
     if not data_path:
         raise ValueError("no data_path in the task metadata; pass TaskManager(metadata={'data_path': ...})")

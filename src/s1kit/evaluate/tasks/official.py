@@ -26,11 +26,11 @@ control suffix included; ``doc_to_text: prompt``) and, for GPQA, choice1-4.
 GPQA answer order: the fork shuffled the choices with the global ``random`` module inside
 ``process_docs``
 (eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:230 (random.shuffle)), so the order changed with everything that ran before.
-Here each question gets its own ``random.Random(int(question_hash(q)[:8], 16) ^ shuffle_seed)``
+Here (``gpqa_order.py``) each question gets its own ``random.Random(int(question_hash(q)[:8], 16) ^ shuffle_seed)``
 (metadata ``shuffle_seed``, default 0); the gold letter follows the shuffle. Metadata
 ``choice_order: fork`` (``evaluate.semantics: fork``) gives the fork's order instead: one
 ``random.Random(shuffle_seed)`` shuffling the choice strings question after question, with
-``shuffle_seed`` defaulting to 1234 (``FORK_ENGINE_SEED``). That is the global-RNG state of an
+``shuffle_seed`` defaulting to 1234 (``gpqa_order.FORK_ENGINE_SEED``). That is the global-RNG state of an
 official command when GPQA's process_docs first runs: lm-eval's ``random.seed(0)``
 (eval/lm-evaluation-harness/lm_eval/evaluator.py:150 (random.seed)) comes before the model is
 built (eval/lm-evaluation-harness/lm_eval/evaluator.py:201 (create_from_arg_string)), and
@@ -55,12 +55,14 @@ samples per question (the ``*_agg64`` tasks) add ``avg@k``, ``maj@k`` and ``cov@
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from s1kit import records
+from s1kit.evaluate.answers import DEFAULT_SCORING, choice_letter, score, scoring_of
+from s1kit.evaluate.semantics import DEFAULT_SEMANTICS, semantics_of
+from s1kit.evaluate.tasks import read_jsonl
+from s1kit.evaluate.voting import sample_metrics
+from s1kit.records import question_hash
 
 log = logging.getLogger(__name__)
 
@@ -117,70 +119,12 @@ def gpqa_prompt(question: str, choices: Sequence[str], control: str | None = "no
     return with_control(text, control, budget)
 
 
-# ---------------------------------------------------------------------------- GPQA order
-
-
-def question_seed(question: str, seed: int = 0) -> int:
-    """The per-question shuffle seed: the first 32 bits of sha256(question) XOR ``seed``."""
-    from s1kit.records import question_hash
-
-    return int(question_hash(question)[:8], 16) ^ int(seed)
-
-
-def shuffle_choices(question: str, correct: str, incorrect: Sequence[str], seed: int = 0) -> tuple[list[str], str]:
-    """The four choices in this question's own order and the gold letter. The list starts
-    in the fork's order (incorrect 1-3, correct) and is shuffled by a private RNG, so the
-    global ``random`` state neither matters nor changes."""
-    if len(incorrect) != 3:
-        raise ValueError(f"GPQA needs 3 incorrect answers, got {len(incorrect)}")
-    items = [*incorrect, correct]
-    # Shuffle positions, not strings: a distractor equal to the answer cannot move the gold.
-    order = list(range(4))
-    random.Random(question_seed(question, seed)).shuffle(order)
-    return [items[i] for i in order], "ABCD"[order.index(3)]
-
-
-def shuffle_choices_fork(rng: random.Random, correct: str, incorrect: Sequence[str]) -> tuple[list[str], str]:
-    """The fork's order (eval/lm-evaluation-harness/lm_eval/tasks/gpqa/openai/utils.py:221 (process_docs)): ``rng.shuffle`` of the
-    strings [incorrect 1-3, correct], gold = the first choice equal to the correct string."""
-    choices = [*incorrect, correct]
-    rng.shuffle(choices)
-    return choices, "ABCD"[choices.index(correct)]
-
-
-CHOICE_ORDERS = ("kit", "fork")
-# The global-RNG seed of an official command when GPQA's process_docs runs: vLLM's engine
-# start-up reseeds the driver's ``random`` with the model seed, the fork's VLLM default
-# (eval/lm-evaluation-harness/lm_eval/models/vllm_causallms.py:58 (seed: int = 1234)).
-FORK_ENGINE_SEED = 1234
-KIT_SHUFFLE_SEED = 0
-
-
-def default_shuffle_seed(choice_order: str, shuffle_seed: int | None) -> int:
-    """``shuffle_seed`` as given, else the default of the choice order: 0 for the kit's
-    per-question seeds, FORK_ENGINE_SEED for the fork's global-RNG order."""
-    if shuffle_seed is not None:
-        return int(shuffle_seed)
-    return FORK_ENGINE_SEED if choice_order == "fork" else KIT_SHUFFLE_SEED
-
-
 # ---------------------------------------------------------------------------- data
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """The local data file's records; errors name the file (and line)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"data_path {path} does not exist")
-    rows = records.read_jsonl(path)
-    if not rows:
-        raise ValueError(f"data_path {path} has no records")
-    return rows
 
 
 def hub_rows(hub_path: str, hub_name: str | None, hub_split: str, hub_revision: str | None) -> list[dict[str, Any]]:
     """Rows of a hub dataset at a revision (network or the local hub cache)."""
-    import datasets
+    import datasets  # heavy: datasets, only to read the hub
 
     if not hub_path:
         raise ValueError("no data_path in the task metadata and no hub_path in the task's dataset_kwargs")
@@ -199,8 +143,6 @@ def _field(row: dict, names: Sequence[str], where: str) -> Any:
 
 def math_docs(rows: list[dict], control: str | None = "none", budget: Any = None, origin: str = "data") -> list[dict]:
     """AIME / MATH docs; the fork's process_docs field fallbacks (problem|question, answer|orig_answer)."""
-    from s1kit.records import question_hash
-
     docs = []
     for n, row in enumerate(rows, 1):
         where = f"{origin} record {n}"
@@ -224,16 +166,13 @@ GPQA_FIELDS = ("Question", "Correct Answer", "Incorrect Answer 1", "Incorrect An
 
 def gpqa_docs(
     rows: list[dict], control: str | None = "none", budget: Any = None, shuffle_seed: int | None = None,
-    origin: str = "data", choice_order: str = "kit",
+    origin: str = "data", choice_order: str = DEFAULT_SEMANTICS,
 ) -> list[dict]:
-    """GPQA docs with shuffled choices (per question, or the fork's sequence) and the gold
-    letter; ``shuffle_seed`` None is the choice order's default (default_shuffle_seed)."""
-    from s1kit.records import question_hash
-
-    if choice_order not in CHOICE_ORDERS:
-        raise ValueError(f"task metadata choice_order={choice_order!r}: expected one of {list(CHOICE_ORDERS)}")
-    shuffle_seed = default_shuffle_seed(choice_order, shuffle_seed)
-    fork_rng = random.Random(shuffle_seed) if choice_order == "fork" else None
+    """GPQA docs with shuffled choices in the order of semantics ``choice_order`` (per
+    question, or the fork's sequence) and the gold letter; ``shuffle_seed`` None is that
+    semantics' default (``Semantics.shuffle_seed``)."""
+    order = semantics_of(choice_order, "task metadata choice_order")
+    shuffle = order.gpqa_order(order.shuffle_seed if shuffle_seed is None else int(shuffle_seed))
     docs = []
     for n, row in enumerate(rows, 1):
         if "Question" not in row and "question" in row:  # s1kit's collected eval set (collect-eval)
@@ -243,10 +182,7 @@ def gpqa_docs(
             raise ValueError(f"{origin} record {n}: missing GPQA fields {missing} (has {sorted(row)})")
         question = str(row["Question"])
         incorrect = [str(row[f"Incorrect Answer {i}"]) for i in (1, 2, 3)]
-        if fork_rng is not None:
-            choices, letter = shuffle_choices_fork(fork_rng, str(row["Correct Answer"]), incorrect)
-        else:
-            choices, letter = shuffle_choices(question, str(row["Correct Answer"]), incorrect, shuffle_seed)
+        choices, letter = shuffle(question, str(row["Correct Answer"]), incorrect)
         docs.append(
             {
                 "id": question_hash(question),
@@ -270,18 +206,16 @@ def load_docs(
     hub_name: str | None = None,
     hub_split: str = "test",
     hub_revision: str | None = None,
-    scoring: str = "kit",
-    choice_order: str = "kit",
+    scoring: str = DEFAULT_SCORING,
+    choice_order: str = DEFAULT_SEMANTICS,
     **_metadata: Any,
 ) -> dict[str, Any]:
     """``custom_dataset`` body: {"test": Dataset of docs} from ``data_path`` or the pinned hub
     dataset. lm-eval passes all task metadata and dataset_kwargs; other keys are ignored."""
-    import datasets
-
-    from s1kit.evaluate.answers import check_scoring
+    import datasets  # heavy: datasets, only when lm-eval builds a task
 
     control_suffix(control, budget)  # a bad control fails before any data is read
-    check_scoring(scoring)
+    scoring_of(scoring)
     if data_path:
         rows, origin = read_jsonl(data_path), str(data_path)
     else:
@@ -302,10 +236,7 @@ def load_docs(
 def process_results(doc: dict, results: list, multiple_choice: bool = False) -> dict[str, float]:
     """One response (``[text]``): exact_match. Several (``[[text, ...]]``, the take_first_k
     filter of the agg tasks): exact_match of the first plus avg@k, maj@k, cov@k."""
-    from s1kit.evaluate.answers import choice_letter, score
-    from s1kit.evaluate.voting import sample_metrics
-
-    gold, scoring = str(doc["answer"]), doc.get("scoring", "kit")
+    gold, scoring = str(doc["answer"]), doc.get("scoring", DEFAULT_SCORING)
     if results and isinstance(results[0], (list, tuple)):
         responses = list(results[0])
         if not responses:
