@@ -30,6 +30,8 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
+from s1kit.evaluate.settings import base_name
+
 TOKENS, STEPS = "avg_thinking_tokens", "avg_thinking_steps"
 CCC_REFERENCE = "bf-auto"  # the run class-conditional control is compared with
 _BUDGETED = re.compile(r"^(bf|tcc|tccbf|rs)-(\d+)$")
@@ -47,7 +49,7 @@ def run_bounds(setting: str, reference_tokens: float | None = None) -> tuple[str
     """(measure, min, max) of one run's Control constraint, from its setting name.
     ``reference_tokens``: the :data:`CCC_REFERENCE` run's average thinking tokens (ccc only).
     A ``kit.`` / ``fork.`` prefix (the semantics the run used) does not change the bounds."""
-    setting = setting.removeprefix("kit.").removeprefix("fork.")
+    setting = base_name(setting)
     if m := _BUDGETED.match(setting):
         return TOKENS, None, int(m.group(2))
     if m := _STEPPED.match(setting):
@@ -64,7 +66,7 @@ def run_control(setting: str, measures: Mapping[str, float | None], reference_to
     (no measure recorded, or a ccc run without its reference run)."""
     measure, lo, hi = run_bounds(setting, reference_tokens)
     value = measures.get(measure)
-    is_ccc = setting.removeprefix("kit.").removeprefix("fork.").startswith("ccc-")
+    is_ccc = base_name(setting).startswith("ccc-")
     if value is None or math.isnan(value) or (is_ccc and reference_tokens is None):
         return math.nan
     return 1.0 if within(value, lo, hi) else 0.0

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from s1kit.sources.hub import HubInput, HubSource, Row, map_columns
+from s1kit.sources.hub import HubInput, HubSource, Row, column_loader, map_columns
 from s1kit.sources.rows import read_rows
 from s1kit.sources.livecodebench import iter_jsonl, release_files
 
@@ -58,15 +58,11 @@ AIME25_REPO = "simplescaling/aime25_nofigures"
 AIME25_FILES = ("*.jsonl",)
 
 
-def load_aime25(paths: Mapping[str, Path], seed: int) -> list[Row]:
-    return map_columns(read_rows(Path(paths["aime25"]), AIME25_FILES), "problem", AIME25_REPO, "math", "solution")
-
-
 AIME25 = HubSource(
     name="aime25",
     kind="eval",
     inputs={"aime25": HubInput(AIME25_REPO, files=AIME25_FILES)},
-    load=load_aime25,
+    load=column_loader("aime25", AIME25_FILES, "problem", AIME25_REPO, "math", "solution"),
     doc=(
         "AIME25 (added in the paper's v3, evaluation only; the official collection did not decontaminate "
         "against it): `simplescaling/aime25_nofigures`, the set the evaluation tasks read, question = "
@@ -80,15 +76,11 @@ MATH500_REPO = "simplescaling/openaimath"
 MATH500_FILES = ("test.jsonl",)
 
 
-def load_math500(paths: Mapping[str, Path], seed: int) -> list[Row]:
-    return map_columns(read_rows(Path(paths["math500"]), MATH500_FILES), "problem", MATH500_REPO, "math", "solution")
-
-
 MATH500 = HubSource(
     name="math500",
     kind="eval",
     inputs={"math500": HubInput(MATH500_REPO, files=MATH500_FILES)},
-    load=load_math500,
+    load=column_loader("math500", MATH500_FILES, "problem", MATH500_REPO, "math", "solution"),
     doc=(
         "MATH500 as the official code decontaminates against it: the test split of `qfq/openaimath`, now "
         "`simplescaling/openaimath` (`test.jsonl`, the 500 PRM800K test problems the evaluation also uses), "
@@ -103,15 +95,11 @@ GPQA_REPO = "Idavidrein/gpqa"
 GPQA_FILES = ("gpqa_diamond/train/*.parquet",)
 
 
-def load_gpqa_diamond(paths: Mapping[str, Path], seed: int) -> list[Row]:
-    return map_columns(read_rows(Path(paths["gpqa_diamond"]), GPQA_FILES), "Question", GPQA_REPO, "science")
-
-
 GPQA_DIAMOND = HubSource(
     name="gpqa_diamond",
     kind="eval",
     inputs={"gpqa_diamond": HubInput(GPQA_REPO, files=GPQA_FILES, revision="refs/convert/parquet")},
-    load=load_gpqa_diamond,
+    load=column_loader("gpqa_diamond", GPQA_FILES, "Question", GPQA_REPO, "science"),
     doc=(
         "GPQA Diamond (198): `Idavidrein/gpqa` config gpqa_diamond, train split, question = `Question` alone "
         "(the official comparison used the bare question, without answer choices). The repo holds CSV files; "
@@ -151,16 +139,12 @@ AIME24_NOFIGURES_REPO = "simplescaling/aime24_nofigures"
 AIME24_NOFIGURES_FILES = ("*.jsonl", "data/*.parquet")
 
 
-def load_aime24_nofigures(paths: Mapping[str, Path], seed: int) -> list[Row]:
-    rows = read_rows(Path(paths["aime24_nofigures"]), AIME24_NOFIGURES_FILES)
-    return map_columns(rows, "problem", AIME24_NOFIGURES_REPO, "math", "solution")
-
-
 AIME24_NOFIGURES = HubSource(
     name="aime24_nofigures",
     kind="eval",
     inputs={"aime24_nofigures": HubInput(AIME24_NOFIGURES_REPO, files=AIME24_NOFIGURES_FILES)},
-    load=load_aime24_nofigures,
+    load=column_loader("aime24_nofigures", AIME24_NOFIGURES_FILES, "problem", AIME24_NOFIGURES_REPO, "math",
+                       "solution"),
     doc=(
         "The 30 AIME 2024 problems s1 evaluates on (figures described in text): "
         "`simplescaling/aime24_nofigures`, question = `problem`, answer = `answer` (a zero-padded string) in "
@@ -174,16 +158,12 @@ AIME24_NOFIGURES = HubSource(
 AIME24_FIGURES_REPO = "simplescaling/aime24_figures"
 
 
-def load_aime24_figures(paths: Mapping[str, Path], seed: int) -> list[Row]:
-    rows = read_rows(Path(paths["aime24_figures"]), AIME24_NOFIGURES_FILES)
-    return map_columns(rows, "problem", AIME24_FIGURES_REPO, "math", "solution")
-
-
 AIME24_FIGURES = HubSource(
     name="aime24_figures",
     kind="eval",
     inputs={"aime24_figures": HubInput(AIME24_FIGURES_REPO, files=AIME24_NOFIGURES_FILES)},
-    load=load_aime24_figures,
+    load=column_loader("aime24_figures", AIME24_NOFIGURES_FILES, "problem", AIME24_FIGURES_REPO, "math",
+                       "solution"),
     doc=(
         "The same 30 AIME 2024 problems with their figures as the fork's task reads them: "
         "`simplescaling/aime24_figures` (columns as its nofigures sibling). No claim reads its "

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s1kit.sources.rows import Row
+from s1kit.sources.rows import Row, read_rows
 
 
 @dataclass(frozen=True)
@@ -71,3 +71,14 @@ def map_columns(rows: Iterable[Row], question: str, source_type: str, cot_type: 
         r["metadata"] = x
         out.append(r)
     return out
+
+
+def column_loader(key: str, files: tuple[str, ...], question: str, source_type: str, cot_type: str,
+                  solution: str | None = None) -> Callable[[Mapping[str, Path], int], list[Row]]:
+    """A HubSource ``load`` that reads input ``key``'s ``files`` whole and maps their columns
+    (:func:`map_columns`); unseeded."""
+
+    def load(paths: Mapping[str, Path], seed: int) -> list[Row]:
+        return map_columns(read_rows(Path(paths[key]), files), question, source_type, cot_type, solution)
+
+    return load

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-
-from s1kit.sources.hub import HubInput, HubSource, Row, map_columns
-from s1kit.sources.rows import read_rows
+from s1kit.sources.hub import HubInput, HubSource, column_loader
 
 REPO = "simplescaling/s1-prob"
 FILES = ("data/train-*.parquet",)
@@ -14,10 +10,8 @@ FILES = ("data/train-*.parquet",)
 # original repository, qfq/stats_qual; kept so source_type matches the released data.
 SOURCE_TYPE = "qfq/stats_qual"
 
-
-def load(paths: Mapping[str, Path], seed: int) -> list[Row]:
-    """Every row: question, solution; the other columns as metadata (unseeded)."""
-    return map_columns(read_rows(Path(paths["s1_prob"]), FILES), "question", SOURCE_TYPE, "math", "solution")
+# Every row: question, solution; the other columns as metadata.
+load = column_loader("s1_prob", FILES, "question", SOURCE_TYPE, "math", "solution")
 
 
 SOURCE = HubSource(
